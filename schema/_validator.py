@@ -1,0 +1,187 @@
+"""``validate`` and ``expect``: the contract applied to one request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from . import _catalogue, _compiler, _documents, _requests
+from ._catalogue import Rule, Severity
+from ._compiler import Failure, Location
+from ._requests import InputForm
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One rule a request breaks, where, and the answer a conforming service gives for it."""
+
+    rule: str
+    path: str
+    """JSON pointer into the request as the schema describes it, e.g. ``/body/Name``."""
+    message: str
+    code: str | None
+    """EC2 error code; ``None`` when EC2 has no fixed code (any 4xx)."""
+    status: int | None
+    """HTTP status; ``None`` when any 4xx will do."""
+    severity: Severity
+
+    def as_dict(self) -> dict[str, Any]:
+        """The violation as the ``lint --format json`` report writes it."""
+        return {
+            "rule": self.rule,
+            "path": self.path,
+            "message": self.message,
+            "code": self.code,
+            "status": self.status,
+            "severity": self.severity,
+        }
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a conforming service answers to a request."""
+
+    status: int | None
+    """200, 412 for DryRun, the rule's status, or ``None`` for any 4xx."""
+    code: str | None
+    """The EC2 error code, ``None`` for a success or when any code will do."""
+    rule: str | None
+    """The rule the answer is about; ``None`` for a plain success."""
+
+
+@cache
+def _request_check() -> _compiler.Compiled:
+    return _compiler.compile_schema(_documents.load(_documents.REQUEST))
+
+
+@cache
+def _outcomes() -> tuple[tuple[Rule, Callable[[Any], bool]], ...]:
+    document = _documents.load(_documents.REQUEST)
+    return tuple(
+        (rule, _compiler.compile_schema(document, rule.matches).valid)
+        for rule in _catalogue.rules().values()
+        if rule.kind == "outcome"
+    )
+
+
+def validate(
+    request: Any,
+    *,
+    input: InputForm = "auto",
+    known_instances: Collection[str] | None = None,
+    used_names: Collection[str] | None = None,
+) -> list[Violation]:
+    """Every rule ``request`` breaks, in document order; an empty list when it breaks none.
+
+    ``request`` is boto3-style parameters (a dict), an EC2 Query form body (str or bytes), or an
+    HTTP request dict with ``url``, ``method``, ``headers`` and ``body``; ``input`` forces one
+    reading. The service rules (an unknown instance, a name already used) are checked only when
+    the service's state is given. A request is valid when no violation has severity ``error``.
+    Raises ``FormatError`` when the input cannot be read as a request at all.
+    """
+    document = _requests.to_document(request, input)
+    return _violations(document, known_instances, used_names)
+
+
+def _violations(
+    document: dict[str, Any],
+    known_instances: Collection[str] | None,
+    used_names: Collection[str] | None,
+) -> list[Violation]:
+    failures: list[Failure] = []
+    _request_check().collect(document, (), failures)  # which asks each part's predicate
+    failed = {failure.location for failure in failures}
+    body = document.get("body")
+    if isinstance(body, dict):
+        if known_instances is not None:
+            failures += _service_failure(
+                "instance-id.not-found",
+                body,
+                failed,
+                lambda v: v not in known_instances,
+                "names no instance the service holds",
+            )
+        if used_names is not None:
+            failures += _service_failure(
+                "name.duplicate",
+                body,
+                failed,
+                lambda v: v in used_names,
+                "is already the name of an image the service holds",
+            )
+    return [_violation(failure) for failure in failures]
+
+
+def _service_failure(
+    rule_id: str,
+    body: dict[str, Any],
+    failed: set[Location],
+    breaks: Callable[[str], bool],
+    detail: str,
+) -> list[Failure]:
+    """The service rule's failure, if its (otherwise well-formed) field breaks it."""
+    field = _catalogue.rule(rule_id).field or ""
+    location: Location = tuple(field.strip("/").split("/"))
+    value = body.get(str(location[-1]))
+    if not isinstance(value, str) or location in failed or not breaks(value):
+        return []
+    return [Failure(rule_id, location, f"{detail}: {_compiler.excerpt(value)}")]
+
+
+def expect(
+    request: Any,
+    *,
+    input: InputForm = "auto",
+    known_instances: Collection[str] | None = None,
+    used_names: Collection[str] | None = None,
+) -> Expectation:
+    """The answer a conforming service gives ``request``: its first broken rule, else success.
+
+    Rules about the HTTP request itself (headers, method) are left out: they are lint rules,
+    and EC2 has no fixed answer for them.
+    """
+    document = _requests.to_document(request, input)
+    broken = [
+        _catalogue.rule(v.rule)
+        for v in _violations(document, known_instances, used_names)
+        if _catalogue.rule(v.rule).kind != "http"
+    ]
+    if broken:
+        first = min(broken, key=lambda rule: rule.precedence)
+        return Expectation(first.status, first.code, first.id)
+    for rule, matches in _outcomes():
+        if matches(document):
+            return Expectation(rule.status, rule.code, rule.id)
+    return Expectation(200, None, None)
+
+
+def is_valid(violations: list[Violation]) -> bool:
+    """True when none of ``violations`` has severity error."""
+    return all(violation.severity != "error" for violation in violations)
+
+
+def _violation(failure: Failure) -> Violation:
+    rule = _catalogue.rule(failure.rule)
+    return Violation(
+        rule=rule.id,
+        path=pointer(failure.location),
+        message=f"{label(failure.location)} {failure.detail}",
+        code=rule.code,
+        status=rule.status,
+        severity=rule.severity,
+    )
+
+
+def pointer(location: Location) -> str:
+    """The JSON pointer of a location, e.g. ``/body/TagSpecifications/0/Tags``."""
+    return "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in location)
+
+
+def label(location: Location) -> str:
+    """A location as a person names it, e.g. ``TagSpecifications[0].Tags[3].Key``."""
+    text = ""
+    for segment in location[1:] or location:
+        text += f"[{segment}]" if isinstance(segment, int) else f".{segment}" if text else segment
+    return text or "request"

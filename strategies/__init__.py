@@ -1,0 +1,1 @@
+"""Hypothesis strategies compiled from the CreateImage contract (see the README)."""
