@@ -1,1 +1,231 @@
-"""Hypothesis strategies compiled from the CreateImage contract (see the README)."""
+"""Hypothesis strategies for CreateImage requests, compiled from the contract in ``schema/``.
+
+Every strategy yields ``Example`` objects: the request as boto3-style ``params`` (``None`` where
+those cannot say it), as the ``form`` body sent on the wire, and the ``expect``-ed answer of a
+conforming service (status, EC2 error code, rule id)::
+
+    from hypothesis import given
+    from createimage_contract.strategies import invalid_requests
+
+    @given(invalid_requests("name.charset"))
+    def test_my_service_rejects_bad_names(example):
+        response = my_service.post(example.form)
+        assert response.status_code == example.expect.status
+
+Options for a run against a live service: ``instance_id`` (the instance the requests name; the
+expectations assume the service holds it and no other), ``unknown_instance_id`` (a well-formed
+id it does not hold, for ``instance-id.not-found``), ``taken_names`` (names it already holds,
+for ``name.duplicate``), and ``unique_names`` (no two requests of a run share a name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from functools import cache
+from typing import Any
+
+from hypothesis import strategies as st
+
+from createimage_contract.schema import rules
+
+from ._breakers import breaker
+from ._examples import Draft, Example, Service, UniqueNames, finish, outcome_member
+from ._sites import sites_of
+from ._spec import flatten, request_schema
+from ._values import valid
+
+__all__ = [
+    "Example",
+    "breakable_rules",
+    "dry_run_requests",
+    "invalid_requests",
+    "requests",
+    "valid_requests",
+]
+
+# The service rules, and the option (and command-line flag) that holds the state they need.
+SERVICE_RULES = {
+    "instance-id.not-found": ("instance_id", "--instance-id"),
+    "name.duplicate": ("taken_names", "--taken-name"),
+}
+
+
+def valid_requests(
+    *,
+    instance_id: str | None = None,
+    taken_names: Collection[str] = (),
+    unique_names: bool = False,
+) -> st.SearchStrategy[Example]:
+    """Requests that break no rule of the catalogue; the expected answer is 200."""
+    service = Service(instance_id, taken_names)
+    return _drafts(service, unique_names, dry_run=False).map(lambda d: finish(d, service))
+
+
+def dry_run_requests(
+    *,
+    instance_id: str | None = None,
+    taken_names: Collection[str] = (),
+    unique_names: bool = False,
+) -> st.SearchStrategy[Example]:
+    """Valid requests with ``DryRun=true``; the expected answer is 412 ``DryRunOperation``."""
+    service = Service(instance_id, taken_names)
+    return _drafts(service, unique_names, dry_run=True).map(lambda d: finish(d, service))
+
+
+def invalid_requests(
+    rule: str | None = None,
+    *,
+    instance_id: str | None = None,
+    unknown_instance_id: str | None = None,
+    taken_names: Collection[str] = (),
+    unique_names: bool = False,
+) -> st.SearchStrategy[Example]:
+    """Requests that break exactly one rule (``rule``, or any of ``breakable_rules()``) and are
+    otherwise valid; ``example.expect`` is the answer a conforming service gives."""
+    service = Service(instance_id, taken_names)
+    chosen = [_check_rule(rule, service)] if rule else breakable_rules(service=service)
+    strategies = [_broken(r, service, unknown_instance_id, unique_names) for r in chosen]
+    return st.one_of(strategies)
+
+
+def requests(
+    *,
+    instance_id: str | None = None,
+    unknown_instance_id: str | None = None,
+    taken_names: Collection[str] = (),
+    unique_names: bool = False,
+) -> st.SearchStrategy[Example]:
+    """Valid, invalid and DryRun requests, mixed."""
+    state: dict[str, Any] = {"instance_id": instance_id, "taken_names": taken_names}
+    return st.one_of(
+        valid_requests(**state, unique_names=unique_names),
+        invalid_requests(
+            **state, unknown_instance_id=unknown_instance_id, unique_names=unique_names
+        ),
+        dry_run_requests(**state, unique_names=unique_names),
+    )
+
+
+def breakable_rules(*, service: Any = None) -> list[str]:
+    """The rules ``invalid_requests`` produces, in catalogue order. Rules about the HTTP request
+    (headers) are left to ``lint``; the service rules need the service's state."""
+    held = service or Service()
+    return [
+        rule.id
+        for rule in rules().values()
+        if (rule.kind == "request" and any(breaker(s) for s in sites_of(rule.id)))
+        or (rule.kind == "service" and _has_state(rule.id, held))
+    ]
+
+
+def _has_state(rule_id: str, service: Service) -> bool:
+    return bool(getattr(service, SERVICE_RULES[rule_id][0]))
+
+
+def _check_rule(rule_id: str, service: Service) -> str:
+    if rule_id not in rules():
+        raise ValueError(f"no rule {rule_id!r}; the rules are {', '.join(breakable_rules())}")
+    kind = rules()[rule_id].kind
+    if kind == "service" and not _has_state(rule_id, service):
+        option, flag = SERVICE_RULES[rule_id]
+        raise ValueError(f"{rule_id} needs the service's state: {option}= ({flag})")
+    if rule_id not in breakable_rules(service=service):
+        reason = {
+            "http": "it is about HTTP headers; lint checks it",
+            "outcome": "use dry_run_requests()",
+        }
+        raise ValueError(f"{rule_id} cannot be generated: {reason.get(kind, 'it has no breaker')}")
+    return rule_id
+
+
+@cache
+def _parameters() -> st.SearchStrategy[dict[str, Any]]:
+    return valid(request_schema()["properties"]["body"])
+
+
+@cache
+def _name_alphabet() -> str:
+    body = flatten(request_schema()["properties"]["body"])
+    return flatten(body.properties["Name"]).alphabet or ""
+
+
+def _drafts(service: Service, unique_names: bool, *, dry_run: bool) -> st.SearchStrategy[Draft]:
+    unique = UniqueNames(_name_alphabet()) if unique_names else None
+    (member,), value = outcome_member("dry-run")
+
+    def draft(body: dict[str, Any]) -> Draft:
+        if service.instance_id is not None:
+            body["InstanceId"] = service.instance_id
+        if unique is not None:
+            body["Name"] = unique(body["Name"])
+        body["Name"] = _untaken(body["Name"], service.taken_names)
+        if dry_run:
+            body[member] = value
+        elif body.get(member) == value:
+            body[member] = not value
+        return Draft(body)
+
+    return _parameters().map(lambda body: draft(_copy(body)))
+
+
+def _untaken(name: str, taken: Collection[str]) -> str:
+    """``name``, with its last character changed while a service already holds it."""
+    for replacement in _name_alphabet():
+        if name not in taken:
+            break
+        name = name[:-1] + replacement
+    return name
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _broken(
+    rule_id: str, service: Service, unknown_instance_id: str | None, unique_names: bool
+) -> st.SearchStrategy[Example]:
+    drafts = _drafts(service, unique_names, dry_run=False)
+    if rule_id == "instance-id.not-found":
+        return _unknown_instance(drafts, service, unknown_instance_id)
+    if rule_id == "name.duplicate":
+        return st.tuples(drafts, st.sampled_from(sorted(service.taken_names))).map(
+            lambda pair: finish(_with(pair[0], "Name", pair[1]), service)
+        )
+    breaks = [b for site in sites_of(rule_id) if (b := breaker(site)) is not None]
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Example:
+        draft = draw(drafts)
+        draw(st.sampled_from(breaks))(draw, draft)
+        return finish(draft, service)
+
+    return build()
+
+
+def _unknown_instance(
+    drafts: st.SearchStrategy[Draft], service: Service, unknown: str | None
+) -> st.SearchStrategy[Example]:
+    ids = (
+        st.just(unknown)
+        if unknown
+        else valid(flatten(request_schema()["properties"]["body"]).properties["InstanceId"])
+    )
+
+    def absent(instance_id: str) -> str:
+        if instance_id != service.instance_id:
+            return instance_id
+        last = "0" if instance_id[-1] != "0" else "1"
+        return instance_id[:-1] + last
+
+    return st.tuples(drafts, ids.map(absent)).map(
+        lambda pair: finish(_with(pair[0], "InstanceId", pair[1]), service)
+    )
+
+
+def _with(draft: Draft, member: str, value: Any) -> Draft:
+    draft.body[member] = value
+    return draft
