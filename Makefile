@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 .PHONY: run test lint typecheck pytest clean
 
 run: $(INSTALLED)
-	$(BIN)/createimage-contract lint examples/valid/*
+	$(BIN)/createimage-contract run
 
 test: lint typecheck pytest
 

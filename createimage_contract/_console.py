@@ -1,8 +1,11 @@
-"""Terminal styling: colour only on a terminal, never when NO_COLOR is set (no-color.org)."""
+"""Talking to the shell: exit codes, one-line errors, colour only on a terminal (and never
+when NO_COLOR is set, no-color.org), and output to a reader that may leave early."""
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TextIO
 
@@ -37,3 +40,27 @@ class Style:
 
     def green(self, text: str) -> str:
         return self._paint("32", text)
+
+
+EXIT_OK = 0
+EXIT_FOUND = 1
+"""Something was found: an invalid input, a deviation."""
+EXIT_USAGE = 2
+"""The command could not do its job: bad options, unreadable input, unreachable target."""
+
+
+def error(command: str, message: str) -> int:
+    """Print ``command: error: message`` as one line on stderr; returns ``EXIT_USAGE``."""
+    print(f"createimage-contract {command}: error: {' '.join(message.split())}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def write_out(write: Callable[[], None]) -> None:
+    """Run ``write`` (to stdout); a reader that left early (``| head``) changes no verdict."""
+    try:
+        write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null so that Python's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())

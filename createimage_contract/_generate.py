@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
-import tempfile
+import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,9 +14,10 @@ from typing import Any, TextIO
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 
+from ._console import error, write_out
 from ._curl import curl_command
+from ._hypothesis import private_home
 from .strategies import (
     Example,
     dry_run_requests,
@@ -26,6 +28,32 @@ from .strategies import (
 
 ALL_RULES = "all"
 FORMATS = ("jsonl", "form", "curl")
+
+GENERATE_EPILOG = """\
+what is generated (one of; without any, a mix of all three):
+  --valid          requests that break no rule: a conforming service answers 200
+  --invalid [RULE] requests that break exactly one rule (RULE, or any), otherwise valid
+  --dry-run        valid requests with DryRun=true: the answer is 412 DryRunOperation
+
+formats:
+  jsonl  {"params": {...} or null, "form": "Action=CreateImage&...",
+          "expect": {"status": 200 or 4xx, "code": null or "...", "rule": null or "..."}}
+         params is null where boto3-style parameters cannot say the request
+  form   the form body, one per line
+  curl   a curl command per example, signed by curl from $AWS_ACCESS_KEY_ID and
+         $AWS_SECRET_ACCESS_KEY (nothing is sent by generate itself)
+
+The same --seed gives the same output; without one, a random seed is used and printed on
+stderr. The rules --invalid can break are in the README's table (all request rules;
+instance-id.not-found needs --instance-id, name.duplicate --taken-name;
+header rules are lint's).
+
+exit codes: 0 written, 2 bad options (one line on stderr)
+
+examples:
+  createimage-contract generate --invalid name.charset --count 5
+  createimage-contract generate --valid --format curl --endpoint http://localhost:5000/
+"""
 
 
 @dataclass(frozen=True)
@@ -73,14 +101,8 @@ def examples(request: Request) -> list[Example]:
     def collect(example: Example) -> None:
         drawn.append(example)
 
-    # Hypothesis keeps a cache in ./.hypothesis; a command line must not litter the user's
-    # folder, so the run gets a home of its own that goes away with it.
-    with tempfile.TemporaryDirectory(prefix="createimage-contract-") as home:
-        set_hypothesis_home_dir(home)
-        try:
-            collect()
-        finally:
-            set_hypothesis_home_dir(None)
+    with private_home():
+        collect()
     return drawn[: request.count]
 
 
@@ -109,3 +131,78 @@ def coverage_table(drawn: list[Example]) -> str:
     rows = [f"{'rule':<{width}}  {'count':>5}"]
     rows += [f"{rule:<{width}}  {count:>5}" for rule, count in produced.most_common()]
     return "\n".join(rows)
+
+
+def register(commands: Any) -> None:
+    generate = commands.add_parser(
+        "generate",
+        help="print example CreateImage requests and the answers they must get",
+        description="Generate CreateImage requests from the contract, each with the answer a "
+        "conforming service must give, without sending anything.",
+        epilog=GENERATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    generate.add_argument("--count", type=positive, default=10, help="how many (10)")
+    generate.add_argument(
+        "--seed", type=seed_number, help="random seed; the same seed, the same output"
+    )
+    kind = generate.add_mutually_exclusive_group()
+    kind.add_argument("--valid", action="store_const", dest="kind", const="valid")
+    kind.add_argument(
+        "--invalid", nargs="?", const=ALL_RULES, metavar="RULE", help="break RULE (any)"
+    )
+    kind.add_argument("--dry-run", action="store_const", dest="kind", const="dry-run")
+    generate.add_argument("--instance-id", help="the instance the requests name")
+    generate.add_argument(
+        "--taken-name",
+        action="append",
+        default=[],
+        dest="taken_names",
+        metavar="NAME",
+        help="an image name the service already holds (repeatable; for name.duplicate)",
+    )
+    generate.add_argument(
+        "--unique-names", action="store_true", help="no two requests share a Name"
+    )
+    generate.add_argument("--format", choices=FORMATS, default="jsonl")
+    generate.add_argument(
+        "--endpoint", default="https://ec2.us-east-1.amazonaws.com/", help="for --format curl"
+    )
+    generate.add_argument("--region", default="us-east-1", help="for --format curl")
+    generate.add_argument(
+        "--stats", action="store_true", help="print how often each rule was produced, on stderr"
+    )
+    generate.set_defaults(handler=command, kind=None)
+
+
+def positive(text: str) -> int:
+    value = int(text) if text.isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1, not {text!r}")
+    return value
+
+
+def seed_number(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0, not {text!r}")
+    return int(text)
+
+
+def command(args: argparse.Namespace) -> int:
+    kind = "invalid" if args.invalid else args.kind or "mixed"
+    rule = None if args.invalid in (None, ALL_RULES) else args.invalid
+    seed = new_seed() if args.seed is None else args.seed
+    if args.seed is None:
+        print(f"createimage-contract generate: seed {seed}", file=sys.stderr)
+    request = Request(
+        kind, rule, args.instance_id, tuple(args.taken_names), args.unique_names, args.count, seed
+    )
+    try:
+        drawn = examples(request)
+    except ValueError as problem:
+        return error("generate", str(problem))
+    line = writer(args.format, args.endpoint, args.region)
+    write_out(lambda: write(drawn, line, sys.stdout))
+    if args.stats:
+        print(coverage_table(drawn), file=sys.stderr)
+    return 0

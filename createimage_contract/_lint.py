@@ -2,18 +2,75 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from . import _inputs
-from ._console import Style
-from .schema import FormatError, InputForm, Violation, is_valid, validate
+from ._console import EXIT_FOUND, EXIT_OK, EXIT_USAGE, Style, error, write_out
+from .schema import INPUT_FORMS, FormatError, InputForm, Violation, is_valid, validate
 
-EXIT_VALID = 0
-EXIT_INVALID = 1
-EXIT_UNREADABLE = 2
+LINT_EPILOG = """\
+input forms (--input auto: a .json file, or text starting with { [ or ", is JSON; a JSON
+object with url/method/headers/body fields is an HTTP request, any other JSON is parameters;
+anything else is a form body):
+  json   boto3-style parameters, as `aws ec2 create-image --cli-input-json` takes them
+  form   an EC2 Query form body as sent on the wire (Action=CreateImage&Version=...)
+  http   {"url", "method", "headers", "body"} as a workflow engine's HTTP task holds it
+
+exit codes:
+  0  every input is valid (warnings allowed)
+  1  some input breaks a rule of severity error
+  2  some input could not be read or parsed, or the command line is wrong
+
+examples:
+  createimage-contract lint request.json
+  aws ec2 create-image --generate-cli-skeleton | createimage-contract lint -
+  createimage-contract lint --format json examples/valid/* examples/invalid/*
+"""
+
+
+def register(commands: Any) -> None:
+    lint = commands.add_parser(
+        "lint",
+        help="validate CreateImage requests in files against the contract",
+        description="Validate CreateImage requests against the contract and list every "
+        "rule each one breaks, with the EC2 error code a conforming service answers.",
+        epilog=LINT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lint.add_argument(
+        "files", nargs="*", metavar="FILE", help="request files; - reads standard input"
+    )
+    lint.add_argument(
+        "--input", choices=INPUT_FORMS, default="auto", help="how to read the inputs (auto)"
+    )
+    lint.add_argument("--format", choices=("text", "json"), default="text", help="report format")
+    lint.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto", help="colour the text"
+    )
+    lint.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    files: list[str] = args.files
+    if not files:
+        if sys.stdin.isatty():
+            return error("lint", "no input; give FILE ... or - for stdin")
+        files = ["-"]
+    results = [lint_one(source, args.input) for source in files]
+    for result in results:
+        if result.error:
+            error("lint", result.error)
+    if args.format == "json":
+        write_out(lambda: write_json(results, sys.stdout))
+    else:
+        style = Style.for_stream(sys.stdout, args.color)
+        write_out(lambda: write_text(results, sys.stdout, style))
+    return exit_code(results)
 
 
 @dataclass(frozen=True)
@@ -55,8 +112,8 @@ def exit_code(results: Iterable[Result]) -> int:
     """2 if any input could not be read, else 1 if any is invalid, else 0."""
     results = list(results)
     if any(r.error for r in results):
-        return EXIT_UNREADABLE
-    return EXIT_VALID if all(r.valid for r in results) else EXIT_INVALID
+        return EXIT_USAGE
+    return EXIT_OK if all(r.valid for r in results) else EXIT_FOUND
 
 
 def write_json(results: list[Result], out: TextIO) -> None:

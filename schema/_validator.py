@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -49,6 +49,8 @@ class Expectation:
     """The EC2 error code, ``None`` for a success or when any code will do."""
     rule: str | None
     """The rule the answer is about; ``None`` for a plain success."""
+    violation: Violation | None = field(default=None, compare=False)
+    """The violation the answer is about, for its message; ``None`` when there is none."""
 
 
 @cache
@@ -144,13 +146,13 @@ def expect(
     """
     document = _requests.to_document(request, input)
     broken = [
-        _catalogue.rule(v.rule)
+        (_catalogue.rule(v.rule), v)
         for v in _violations(document, known_instances, used_names)
         if _catalogue.rule(v.rule).kind != "http"
     ]
     if broken:
-        first = min(broken, key=lambda rule: rule.precedence)
-        return Expectation(first.status, first.code, first.id)
+        first, violation = min(broken, key=lambda pair: pair[0].precedence)
+        return Expectation(first.status, first.code, first.id, violation)
     for rule, matches in _outcomes():
         if matches(document):
             return Expectation(rule.status, rule.code, rule.id)

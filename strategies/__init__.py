@@ -20,6 +20,7 @@ for ``name.duplicate``), and ``unique_names`` (no two requests of a run share a 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection
 from functools import cache
 from typing import Any
@@ -32,13 +33,14 @@ from ._breakers import breaker
 from ._examples import Draft, Example, Service, UniqueNames, finish, outcome_member
 from ._sites import sites_of
 from ._spec import flatten, request_schema
-from ._values import valid
+from ._values import objects, valid
 
 __all__ = [
     "Example",
     "breakable_rules",
     "dry_run_requests",
     "invalid_requests",
+    "name_source",
     "requests",
     "valid_requests",
 ]
@@ -54,7 +56,7 @@ def valid_requests(
     *,
     instance_id: str | None = None,
     taken_names: Collection[str] = (),
-    unique_names: bool = False,
+    unique_names: bool | UniqueNames = False,
 ) -> st.SearchStrategy[Example]:
     """Requests that break no rule of the catalogue; the expected answer is 200."""
     service = Service(instance_id, taken_names)
@@ -65,7 +67,7 @@ def dry_run_requests(
     *,
     instance_id: str | None = None,
     taken_names: Collection[str] = (),
-    unique_names: bool = False,
+    unique_names: bool | UniqueNames = False,
 ) -> st.SearchStrategy[Example]:
     """Valid requests with ``DryRun=true``; the expected answer is 412 ``DryRunOperation``."""
     service = Service(instance_id, taken_names)
@@ -78,12 +80,12 @@ def invalid_requests(
     instance_id: str | None = None,
     unknown_instance_id: str | None = None,
     taken_names: Collection[str] = (),
-    unique_names: bool = False,
+    unique_names: bool | UniqueNames = False,
 ) -> st.SearchStrategy[Example]:
     """Requests that break exactly one rule (``rule``, or any of ``breakable_rules()``) and are
     otherwise valid; ``example.expect`` is the answer a conforming service gives."""
     service = Service(instance_id, taken_names)
-    chosen = [_check_rule(rule, service)] if rule else breakable_rules(service=service)
+    chosen = [_check_rule(rule, service)] if rule else _breakable(service)
     strategies = [_broken(r, service, unknown_instance_id, unique_names) for r in chosen]
     return st.one_of(strategies)
 
@@ -93,28 +95,34 @@ def requests(
     instance_id: str | None = None,
     unknown_instance_id: str | None = None,
     taken_names: Collection[str] = (),
-    unique_names: bool = False,
+    unique_names: bool | UniqueNames = False,
 ) -> st.SearchStrategy[Example]:
     """Valid, invalid and DryRun requests, mixed."""
+    shared = _unique(unique_names)  # one counter: the three kinds must not share names either
     state: dict[str, Any] = {"instance_id": instance_id, "taken_names": taken_names}
     return st.one_of(
-        valid_requests(**state, unique_names=unique_names),
+        valid_requests(**state, unique_names=shared or False),
         invalid_requests(
-            **state, unknown_instance_id=unknown_instance_id, unique_names=unique_names
+            **state, unknown_instance_id=unknown_instance_id, unique_names=shared or False
         ),
-        dry_run_requests(**state, unique_names=unique_names),
+        dry_run_requests(**state, unique_names=shared or False),
     )
 
 
-def breakable_rules(*, service: Any = None) -> list[str]:
+def breakable_rules(
+    *, instance_id: str | None = None, taken_names: Collection[str] = ()
+) -> list[str]:
     """The rules ``invalid_requests`` produces, in catalogue order. Rules about the HTTP request
     (headers) are left to ``lint``; the service rules need the service's state."""
-    held = service or Service()
+    return _breakable(Service(instance_id, taken_names))
+
+
+def _breakable(service: Service) -> list[str]:
     return [
         rule.id
         for rule in rules().values()
         if (rule.kind == "request" and any(breaker(s) for s in sites_of(rule.id)))
-        or (rule.kind == "service" and _has_state(rule.id, held))
+        or (rule.kind == "service" and _has_state(rule.id, service))
     ]
 
 
@@ -129,7 +137,7 @@ def _check_rule(rule_id: str, service: Service) -> str:
     if kind == "service" and not _has_state(rule_id, service):
         option, flag = SERVICE_RULES[rule_id]
         raise ValueError(f"{rule_id} needs the service's state: {option}= ({flag})")
-    if rule_id not in breakable_rules(service=service):
+    if rule_id not in _breakable(service):
         reason = {
             "http": "it is about HTTP headers; lint checks it",
             "outcome": "use dry_run_requests()",
@@ -139,8 +147,14 @@ def _check_rule(rule_id: str, service: Service) -> str:
 
 
 @cache
-def _parameters() -> st.SearchStrategy[dict[str, Any]]:
-    return valid(request_schema()["properties"]["body"])
+def _parameters(fixed: frozenset[str] = frozenset()) -> st.SearchStrategy[dict[str, Any]]:
+    """Valid parameters; members in ``fixed`` are not drawn (the caller sets them)."""
+    body = request_schema()["properties"]["body"]
+    if not fixed:
+        return valid(body)
+    spec = flatten(body)
+    kept = {name: schema for name, schema in spec.properties.items() if name not in fixed}
+    return objects(dataclasses.replace(spec, properties=kept))
 
 
 @cache
@@ -149,8 +163,10 @@ def _name_alphabet() -> str:
     return flatten(body.properties["Name"]).alphabet or ""
 
 
-def _drafts(service: Service, unique_names: bool, *, dry_run: bool) -> st.SearchStrategy[Draft]:
-    unique = UniqueNames(_name_alphabet()) if unique_names else None
+def _drafts(
+    service: Service, unique_names: bool | UniqueNames, *, dry_run: bool
+) -> st.SearchStrategy[Draft]:
+    unique = _unique(unique_names)
     (member,), value = outcome_member("dry-run")
 
     def draft(body: dict[str, Any]) -> Draft:
@@ -165,7 +181,20 @@ def _drafts(service: Service, unique_names: bool, *, dry_run: bool) -> st.Search
             body[member] = not value
         return Draft(body)
 
-    return _parameters().map(lambda body: draft(_copy(body)))
+    fixed = frozenset({"InstanceId"} if service.instance_id else ())
+    return _parameters(fixed).map(lambda body: draft(_copy(body)))
+
+
+def name_source(start: int = 0) -> UniqueNames:
+    """Run-unique names to share between strategies (``unique_names=name_source()``), so that
+    no two of them give the same name either; a random ``start`` keeps runs apart."""
+    return UniqueNames(_name_alphabet(), start)
+
+
+def _unique(option: bool | UniqueNames) -> UniqueNames | None:
+    if isinstance(option, UniqueNames):
+        return option
+    return name_source() if option else None
 
 
 def _untaken(name: str, taken: Collection[str]) -> str:
@@ -186,9 +215,9 @@ def _copy(value: Any) -> Any:
 
 
 def _broken(
-    rule_id: str, service: Service, unknown_instance_id: str | None, unique_names: bool
+    rule_id: str, service: Service, unknown_instance_id: str | None, unique: bool | UniqueNames
 ) -> st.SearchStrategy[Example]:
-    drafts = _drafts(service, unique_names, dry_run=False)
+    drafts = _drafts(service, unique, dry_run=False)
     if rule_id == "instance-id.not-found":
         return _unknown_instance(drafts, service, unknown_instance_id)
     if rule_id == "name.duplicate":

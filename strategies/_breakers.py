@@ -10,6 +10,7 @@ string) has no breaker, and the strategies do not offer it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from hypothesis import strategies as st
@@ -41,6 +42,7 @@ UNKNOWN_NAMES = [
 ]
 
 
+@cache
 def breaker(site: Site) -> Break | None:
     """How to break ``site`` on the wire, or ``None`` when that is not possible."""
     if site.part == "query":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cache
@@ -108,16 +109,20 @@ class UniqueNames:
 
     The counter lives outside Hypothesis's data on purpose: a replayed or shrunk example gets a
     new name, so that a service that remembers names does not see a duplicate it was not meant to.
+    One instance shared by several strategies keeps their names apart too; a random ``start``
+    keeps two runs against the same service apart (with 70**3 names, by chance only).
     """
 
     WIDTH = 3
 
-    def __init__(self, alphabet: str) -> None:
+    def __init__(self, alphabet: str, start: int = 0) -> None:
         self._alphabet = alphabet
-        self._counter = itertools.count()
+        self._counter = itertools.count(start)
+        self._lock = threading.Lock()
 
     def __call__(self, name: str) -> str:
-        number = next(self._counter)
+        with self._lock:
+            number = next(self._counter)
         digits = ""
         for _ in range(self.WIDTH):
             number, digit = divmod(number, len(self._alphabet))

@@ -36,7 +36,7 @@ ASSERTIONS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per assertion: identity is its hash
 class Site:
     rule: str
     part: str

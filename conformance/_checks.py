@@ -1,0 +1,291 @@
+"""The checks: each a small function that looks at one exchange and raises ``Failed``.
+
+An exchange is one request (the generated example, as sent) and its answer, with the answer's
+XML parsed once. Each check says when it applies; one that does not apply was not exercised
+(which matters for the report's check x rule table), and one that cannot be made (the target
+does not answer DescribeImages) is skipped with a note, never failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from createimage_contract.schema import from_form
+from createimage_contract.schema._ecma import compile_pattern
+from createimage_contract.strategies import Example
+
+from . import _xml
+from ._transport import Response, Sent
+
+Severity = Literal["error", "warning"]
+XML_MEDIA_TYPES = ("text/xml", "application/xml")
+
+
+class Failed(Exception):
+    """A check found a deviation."""
+
+    def __init__(self, message: str, severity: Severity = "error") -> None:
+        super().__init__(message)
+        self.message = message
+        self.severity = severity
+
+
+class Skipped(Exception):
+    """A check that could not be made against this target; the message says why."""
+
+
+@dataclass(frozen=True)
+class Image:
+    """What DescribeImages says about one image."""
+
+    image_id: str
+    name: str | None
+    description: str | None
+    tags: dict[str, str]
+
+
+Describe = Callable[[dict[str, str]], list[Image] | None]
+"""DescribeImages with some filters (``{"image-id": ...}`` or ``{"name": ...}``); ``None`` when
+the target does not answer it; raises ``Failed`` when it answers with something else."""
+
+
+@dataclass
+class Exchange:
+    rule: str
+    """The rule the request is about, or ``valid``."""
+    example: Example
+    sent: Sent
+    response: Response
+    describe: Describe
+    root: _xml.Element | None = None
+    xml_problem: str | None = None
+    skips: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.response.status is not None and self.response.body and not self.response.truncated:
+            try:
+                self.root = _xml.parse(self.response.body)
+            except _xml.XmlProblem as problem:
+                self.xml_problem = str(problem)
+
+    @property
+    def answered(self) -> bool:
+        return self.response.status is not None
+
+    @property
+    def expected(self) -> str:
+        status = self.example.expect.status
+        return "any 4xx" if status is None else str(status)
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    summary: str
+    applies: Callable[[Exchange], bool]
+    run: Callable[[Exchange], None]
+
+
+def _answered(x: Exchange) -> bool:
+    return x.answered
+
+
+def _success(x: Exchange) -> bool:
+    return x.response.status == 200 and x.root is not None
+
+
+def _error_answer(x: Exchange) -> bool:
+    return x.answered and (x.response.status or 0) >= 400 and x.root is not None
+
+
+# --- the checks --------------------------------------------------------------------------------
+
+
+def response(x: Exchange) -> None:
+    if x.response.error:
+        raise Failed(f"no answer: {x.response.error}")
+    if x.response.truncated:
+        raise Failed(f"the answer is larger than the cap of {len(x.response.body)} bytes")
+
+
+def status(x: Exchange) -> None:
+    got, wanted = x.response.status or 0, x.example.expect.status
+    what = x.example.expect.rule or "a valid request"
+    if wanted is None:
+        if not 400 <= got < 500:
+            raise Failed(f"expected a 4xx for {what}, got {got}")
+    elif got != wanted:
+        raise Failed(f"expected {wanted} for {what}, got {got}")
+
+
+def error_code(x: Exchange) -> None:
+    code = _xml.path_text(x.root, "Errors", "Error", "Code")
+    if code != x.example.expect.code:
+        raise Failed(f"expected error code {x.example.expect.code}, got {code}")
+
+
+def content_type(x: Exchange) -> None:
+    media_type = x.response.content_type.split(";")[0].strip().lower()
+    if media_type not in XML_MEDIA_TYPES:
+        raise Failed(f"content type is {x.response.content_type or 'missing'!r}, not XML")
+
+
+def xml(x: Exchange) -> None:
+    if x.xml_problem:
+        raise Failed(f"the body {x.xml_problem}")
+    if not x.response.body:
+        raise Failed("the body is empty, not XML")
+
+
+def success_namespace(x: Exchange) -> None:
+    shape = _xml.shape("CreateImageResponse")
+    assert x.root is not None
+    root, namespace = _xml.local_name(x.root), _xml.namespace(x.root)
+    if root != shape.root:
+        raise Failed(f"the root element is {root}, not {shape.root}")
+    if namespace == shape.tolerated_namespace:
+        raise Failed(f"the namespace {namespace} lacks the trailing slash", "warning")
+    if namespace != shape.namespace:
+        raise Failed(f"the namespace is {namespace!r}, not {shape.namespace}")
+
+
+def image_id(x: Exchange) -> None:
+    value = _xml.path_text(x.root, "imageId")
+    if value is None or not _matches("ImageId", value):
+        raise Failed(f"imageId is {value!r}, not ami- and 8 or 17 hex digits")
+
+
+def request_id(x: Exchange) -> None:
+    if not _xml.path_text(x.root, "requestId"):
+        raise Failed("the success body has no requestId")
+
+
+def request_id_uuid(x: Exchange) -> None:
+    value = _xml.path_text(x.root, "requestId") or ""
+    if not _matches("RequestId", value, "x-expected-pattern"):
+        raise Failed(f"requestId {value!r} is not a UUID", "warning")
+
+
+def error_body(x: Exchange) -> None:
+    shape = _xml.shape("ErrorResponse")
+    assert x.root is not None
+    if _xml.local_name(x.root) != shape.root or _xml.namespace(x.root) != shape.namespace:
+        raise Failed(f"the error root is {x.root.tag}, not {shape.root} without a namespace")
+    missing = [
+        "/".join(path)
+        for path in (("Errors", "Error", "Code"), ("Errors", "Error", "Message"), ("RequestID",))
+        if not _xml.path_text(x.root, *path)
+    ]
+    if missing:
+        raise Failed(f"the error body has no {', '.join(missing)}")
+
+
+def describe_images(x: Exchange) -> None:
+    created = _xml.path_text(x.root, "imageId") or ""
+    images = x.describe({"image-id": created})
+    if images is None:
+        raise Skipped("the target does not answer DescribeImages")
+    wanted = _wanted(x.example)
+    if not images:
+        raise Failed(f"DescribeImages does not list the image {created} that was created")
+    image = images[0]
+    differences = [
+        f"{what} is {got!r}, not {expected!r}"
+        for what, got, expected in (
+            ("name", image.name, wanted.name),
+            ("description", image.description, wanted.description),
+        )
+        if expected is not None and got != expected
+    ]
+    missing_tags = {k: v for k, v in wanted.tags.items() if image.tags.get(k) != v}
+    if missing_tags:
+        differences.append(f"tags {missing_tags} are missing or different")
+    if differences:
+        raise Failed(f"DescribeImages of {created}: " + "; ".join(differences))
+
+
+def dry_run_creates_nothing(x: Exchange) -> None:
+    name = _wanted(x.example).name or ""
+    images = x.describe({"name": name})
+    if images is None:
+        raise Skipped("the target does not answer DescribeImages")
+    if images:
+        raise Failed(f"a DryRun request created {images[0].image_id} named {name!r}")
+
+
+def _wanted(example: Example) -> Image:
+    params = example.params if example.params is not None else from_form(example.form)
+    tags = {
+        tag.get("Key", ""): tag.get("Value", "")
+        for specification in params.get("TagSpecifications", [])
+        if specification.get("ResourceType") == "image"
+        for tag in specification.get("Tags", [])
+    }
+    # What XML can carry of them: a service cannot send back a character XML forbids.
+    return Image(
+        "",
+        _safe(params.get("Name")),
+        _safe(params.get("Description")),
+        {_xml.xml_safe(k): _xml.xml_safe(v) for k, v in tags.items()},
+    )
+
+
+def _safe(text: str | None) -> str | None:
+    return None if text is None else _xml.xml_safe(text)
+
+
+def _matches(definition: str, value: str, key: str = "pattern") -> bool:
+    return compile_pattern(_xml.pattern_of(definition, key)).search(value) is not None
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("response", "the request gets an answer, within the size cap", lambda _: True, response),
+    Check(
+        "status", "the status is the catalogue's (200, 412, the rule's, any 4xx)", _answered, status
+    ),
+    Check(
+        "error-code",
+        "the error code is the catalogue's for the broken rule",
+        lambda x: x.example.expect.code is not None and _error_answer(x),
+        error_code,
+    ),
+    Check(
+        "content-type", "the answer is XML (text/xml or application/xml)", _answered, content_type
+    ),
+    Check("xml", "the body is well-formed XML without a DTD", _answered, xml),
+    Check(
+        "success-namespace",
+        "CreateImageResponse in the 2016-11-15 namespace (no trailing slash: warning)",
+        _success,
+        success_namespace,
+    ),
+    Check("image-id", "imageId is ami- and 8 or 17 hex digits", _success, image_id),
+    Check("request-id", "the success body has a requestId", _success, request_id),
+    Check("request-id-uuid", "the requestId is a UUID (warning)", _success, request_id_uuid),
+    Check(
+        "error-body",
+        "Response/Errors/Error with Code and Message, and RequestID",
+        _error_answer,
+        error_body,
+    ),
+    Check(
+        "describe-images",
+        "DescribeImages lists a created image with its name, description and tags",
+        lambda x: (
+            x.example.expect.status == 200
+            and _success(x)
+            and x.root is not None
+            and bool(_xml.path_text(x.root, "imageId"))
+        ),
+        describe_images,
+    ),
+    Check(
+        "dry-run-creates-nothing",
+        "a DryRun request creates no image",
+        lambda x: x.example.expect.rule == "dry-run" and x.answered,
+        dry_run_creates_nothing,
+    ),
+)
+CHECK_IDS = tuple(check.id for check in CHECKS)

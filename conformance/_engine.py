@@ -1,0 +1,445 @@
+"""The engine: generated requests, through one transport, then through the checks.
+
+For every category (valid requests, DryRun requests, each rule the strategies can break, and
+the stateful cases: an unknown instance, a name used twice) the engine runs a Hypothesis test
+that sends each example and runs every check on the answer. A failing check raises an
+exception of its own type, so that Hypothesis shrinks each distinct failure (check x rule) on
+its own and reports them all; the engine keeps, for each, the smallest request that showed it.
+It emits events as it goes; the reporters consume them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis.internal.conjecture import engine as hypothesis_engine
+
+from createimage_contract._hypothesis import enter_private_home, private_home
+from createimage_contract.schema import Expectation, rule
+from createimage_contract.schema._shapes import protocol_parameters
+from createimage_contract.strategies import (
+    Example,
+    breakable_rules,
+    dry_run_requests,
+    invalid_requests,
+    name_source,
+    valid_requests,
+)
+from createimage_contract.strategies._examples import UniqueNames
+
+from . import _xml
+from ._checks import CHECKS, Check, Exchange, Failed, Image, Skipped
+from ._transport import Response, Sent, Transport, TransportSpec
+
+VALID = "valid"
+DRY_RUN = "dry-run"
+DUPLICATE = "name.duplicate"
+
+
+@dataclass(frozen=True)
+class Target:
+    endpoint: str
+    kind: str
+    """``reference``, ``moto`` or ``endpoint``."""
+    instance_id: str
+    region: str = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Options:
+    max_examples: int = 20
+    """Examples per category (the shrinking of a failure sends more)."""
+    seed: int = 0
+    checks: tuple[str, ...] = tuple(check.id for check in CHECKS)
+    workers: int = 1
+    """Processes that run categories side by side."""
+    shrink_seconds: float = 5.0
+    """How long Hypothesis may shrink one category's failures."""
+    rules: tuple[str, ...] | None = None
+    """Only these categories (rule ids, ``valid``, ``dry-run``); all when ``None``."""
+
+
+@dataclass(frozen=True)
+class Category:
+    rule: str
+    strategy: st.SearchStrategy[Example]
+    twice: bool = False
+    """Send each example twice: the second time, its name is already taken."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One distinct failure (check x rule), with the smallest request that showed it."""
+
+    check: str
+    rule: str
+    severity: str
+    message: str
+    sent: Sent
+    response: Response
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.check, self.rule
+
+
+@dataclass
+class RuleStats:
+    sent: int = 0
+    failed: int = 0
+
+
+@dataclass
+class Outcome:
+    target: Target
+    seed: int
+    requests: int = 0
+    duration_s: float = 0.0
+    rules: dict[str, RuleStats] = field(default_factory=dict)
+    findings: dict[tuple[str, str], Finding] = field(default_factory=dict)
+    exercised: set[tuple[str, str]] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    target: Target
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CategoryFinished:
+    rule: str
+    stats: RuleStats
+    findings: int
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    outcome: Outcome
+
+
+Event = RunStarted | CategoryFinished | RunFinished
+Listener = Callable[[Event], None]
+
+
+def category_names(instance_id: str) -> list[str]:
+    """What a run sends, category by category, in order."""
+    return [VALID, DRY_RUN, *breakable_rules(instance_id=instance_id), DUPLICATE]
+
+
+def _category(rule_id: str, target: Target, names: UniqueNames) -> Category:
+    """What a category sends: its strategy, with the run's instance and names."""
+    service: dict[str, Any] = {"instance_id": target.instance_id, "unique_names": names}
+    if rule_id == VALID:
+        return Category(VALID, valid_requests(**service))
+    if rule_id == DRY_RUN:
+        return Category(DRY_RUN, dry_run_requests(**service))
+    if rule_id == DUPLICATE:
+        return Category(DUPLICATE, valid_requests(**service), twice=True)
+    return Category(rule_id, invalid_requests(rule_id, **service))
+
+
+class Engine:
+    """Runs the categories, in this process or in ``options.workers`` processes, merges what
+    each found into one ``Outcome``, and tells the listeners as it goes."""
+
+    def __init__(
+        self, target: Target, transport: Transport, options: Options, listeners: list[Listener]
+    ) -> None:
+        self.target = target
+        self.transport = transport
+        self.options = options
+        self.listeners = listeners
+        self.outcome = Outcome(target, options.seed)
+
+    def run(self) -> Outcome:
+        chosen = [
+            rule_id
+            for rule_id in category_names(self.target.instance_id)
+            if self.options.rules is None or rule_id in self.options.rules
+        ]
+        self._emit(RunStarted(self.target, tuple(chosen)))
+        started = time.perf_counter()
+        tasks = list(zip(chosen, _name_starts(len(chosen)), strict=True))
+        if self.options.workers > 1 and len(tasks) > 1:
+            self._run_in_processes(tasks)
+        else:
+            session = _Session(self.target, self.options, self.transport)
+            with private_home(), _shrink_budget(self.options.shrink_seconds):
+                for rule_id, names in tasks:
+                    self._merge(rule_id, session.run(rule_id, names))
+        self.outcome.duration_s = time.perf_counter() - started
+        self._emit(RunFinished(self.outcome))
+        return self.outcome
+
+    def _run_in_processes(self, tasks: list[tuple[str, int]]) -> None:
+        # Processes, not threads: generating examples is Python work that holds the GIL, so
+        # threads would only take turns. Spawned, not forked: this process runs threads.
+        context = multiprocessing.get_context(_START_METHOD)
+        setup = (self.target, self.options, self.transport.spec)
+        workers = min(self.options.workers, len(tasks))
+        with ProcessPoolExecutor(workers, context, _start_worker, setup) as pool:
+            pending = {pool.submit(_work, rule_id, names): rule_id for rule_id, names in tasks}
+            for done in as_completed(pending):
+                try:
+                    found = done.result()
+                except Exception as error:  # a worker that died must not end the run
+                    found = Outcome(
+                        self.target, self.options.seed, notes=[f"{pending[done]}: {error!r}"]
+                    )
+                self._merge(pending[done], found)
+
+    def _merge(self, rule_id: str, found: Outcome) -> None:
+        outcome = self.outcome
+        outcome.requests += found.requests
+        outcome.rules[rule_id] = found.rules.get(rule_id, RuleStats())
+        outcome.exercised |= found.exercised
+        outcome.notes += [note for note in found.notes if note not in outcome.notes]
+        for key, finding in found.findings.items():
+            known = outcome.findings.get(key)
+            if known is None or len(finding.sent.body) < len(known.sent.body):
+                outcome.findings[key] = finding
+        count = sum(1 for f in found.findings.values() if f.rule == rule_id)
+        self._emit(CategoryFinished(rule_id, outcome.rules[rule_id], count))
+
+    def _emit(self, event: Event) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+
+def _name_starts(count: int) -> list[int]:
+    """A range of names for each category, within the 70**3 names of ``UniqueNames``.
+
+    The first is random: a rerun against a service that remembers names (the examples repeat
+    with the seed; the names need not) does not meet the names of the last run.
+    """
+    span = NAMES // max(count, 1)
+    base = random.SystemRandom().randrange(NAMES)
+    return [(base + index * span) % NAMES for index in range(count)]
+
+
+NAMES = 70**3
+_START_METHOD = "spawn"
+
+
+_WORKER: _Session | None = None
+
+
+def _start_worker(target: Target, options: Options, spec: TransportSpec) -> None:
+    global _WORKER
+    _WORKER = _Session(target, options, Transport.from_spec(spec))
+    enter_private_home()
+    hypothesis_engine.MAX_SHRINKING_SECONDS = options.shrink_seconds  # type: ignore[assignment]
+
+
+def _work(rule_id: str, names: int) -> Outcome:
+    assert _WORKER is not None, "the worker was not started"
+    return _WORKER.run(rule_id, names)
+
+
+class _Session:
+    """Runs one category at a time: its Hypothesis test, the exchanges, the checks."""
+
+    def __init__(self, target: Target, options: Options, transport: Transport) -> None:
+        self.target = target
+        self.options = options
+        self.transport = transport
+        self.checks = [check for check in CHECKS if check.id in options.checks]
+        self._describes: bool | None = None
+        self.outcome = Outcome(target, options.seed)
+
+    def run(self, rule_id: str, name_start: int) -> Outcome:
+        """What one category found; the session starts a new outcome for each."""
+        self.outcome = Outcome(self.target, self.options.seed)
+        self.outcome.rules[rule_id] = RuleStats()
+        category = _category(rule_id, self.target, name_source(name_start))
+
+        @settings(
+            max_examples=self.options.max_examples,
+            database=None,
+            deadline=None,
+            phases=[Phase.generate, Phase.shrink],
+            suppress_health_check=list(HealthCheck),
+            verbosity=Verbosity.quiet,
+            report_multiple_bugs=True,
+        )
+        @hypothesis_seed(self.options.seed)
+        @given(category.strategy)
+        def exercise(example: Example) -> None:
+            exchanges = self._exchanges(category, example)
+            failures = [failure for x in exchanges for failure in self._judge(category, x)]
+            # Hypothesis tells failures apart by exception type, and a group by its members:
+            # each combination of failed checks is shrunk on its own, keeping all of them.
+            if len(failures) == 1:
+                raise failures[0]
+            if failures:
+                raise ExceptionGroup("checks failed", failures)
+
+        try:
+            exercise()
+        except Exception as error:  # the failures were recorded as they happened
+            if not _only_check_failures(error):
+                self._note(f"{rule_id}: the run stopped early: {error!r}")
+        return self.outcome
+
+    def _exchanges(self, category: Category, example: Example) -> list[Exchange]:
+        if not category.twice:
+            return [self._exchange(category.rule, example)]
+        first = self._exchange(VALID, example)
+        if first.response.status != 200:
+            return [first]  # nothing was created, so the name is not taken
+        taken = rule(DUPLICATE)
+        again = Example(
+            example.params, example.form, Expectation(taken.status, taken.code, taken.id)
+        )
+        return [first, self._exchange(DUPLICATE, again)]
+
+    def _exchange(self, rule_id: str, example: Example) -> Exchange:
+        sent, response = self.transport.send(example.form)
+        return Exchange(rule_id, example, sent, response, self._describe)
+
+    def _judge(self, category: Category, exchange: Exchange) -> list[_CheckFailure]:
+        """Run the checks on one exchange; the request counts in ``category``'s row."""
+        failures: list[_CheckFailure] = []
+        for check in self.checks:
+            if not check.applies(exchange):
+                continue
+            try:
+                check.run(exchange)
+            except Failed as failed:
+                failures.append(_failure_type(check.id)(failed.message))
+                self._record(check, exchange, failed)
+            except Skipped as skipped:
+                self._note(f"{check.id}: skipped, {skipped}")
+                continue
+            self.outcome.exercised.add((check.id, exchange.rule))
+        stats = self.outcome.rules[category.rule]
+        stats.sent += 1
+        stats.failed += bool(failures)
+        self.outcome.requests += 1
+        return failures
+
+    def _record(self, check: Check, exchange: Exchange, failed: Failed) -> None:
+        finding = Finding(
+            check.id,
+            exchange.rule,
+            failed.severity,
+            failed.message,
+            exchange.sent,
+            exchange.response,
+        )
+        known = self.outcome.findings.get(finding.key)
+        if known is None or len(finding.sent.body) < len(known.sent.body):
+            self.outcome.findings[finding.key] = finding
+
+    def _note(self, note: str) -> None:
+        if note not in self.outcome.notes:
+            self.outcome.notes.append(note)
+
+    def _describe(self, filters: dict[str, str]) -> list[Image] | None:
+        """DescribeImages by ``image-id`` or ``name``; ``None`` when the target does not answer
+        DescribeImages at all, ``Failed`` when it answers it with something else than images."""
+        if not self._answers_describe():
+            return None
+        pairs = []
+        if "image-id" in filters:
+            pairs.append(("ImageId.1", filters["image-id"]))
+        if "name" in filters:
+            pairs += [("Filter.1.Name", "name"), ("Filter.1.Value.1", filters["name"])]
+        try:
+            return _images(self._send_describe(pairs))
+        except ValueError as problem:
+            raise Failed(f"DescribeImages did not answer with images: {problem}") from None
+
+    def _answers_describe(self) -> bool:
+        """Asked once: a name no image has must get an empty list of images."""
+        if self._describes is None:
+            probe = "createimage-contract-probe-" + str(uuid.uuid4())
+            answer = self._send_describe([("Filter.1.Name", "name"), ("Filter.1.Value.1", probe)])
+            try:
+                self._describes = _images(answer) == []
+            except ValueError:
+                self._describes = False
+        return self._describes
+
+    def _send_describe(self, pairs: list[tuple[str, str]]) -> Response:
+        protocol = [("Action", "DescribeImages"), ("Version", protocol_parameters()["Version"])]
+        _, response = self.transport.send(urlencode(protocol + pairs))
+        self.outcome.requests += 1
+        return response
+
+
+def _images(response: Response) -> list[Image]:
+    """The images of a DescribeImages answer; ``ValueError`` says why it is not one."""
+    shape = _xml.shape("DescribeImagesResponse")
+    if response.status != 200:
+        raise ValueError(f"status {response.status or response.error}")
+    try:
+        root = _xml.parse(response.body)
+    except _xml.XmlProblem as problem:
+        raise ValueError(f"the body {problem}") from None
+    if _xml.local_name(root) != shape.root:
+        raise ValueError(f"the root element is {_xml.local_name(root)}, not {shape.root}")
+    return [
+        Image(
+            _xml.path_text(item, "imageId") or "",
+            _xml.path_text(item, "name"),
+            _xml.path_text(item, "description"),
+            {
+                _xml.path_text(tag, "key") or "": _xml.path_text(tag, "value") or ""
+                for tag in _xml.children(_xml.child(item, "tagSet"), "item")
+            },
+        )
+        for item in _xml.children(_xml.child(root, "imagesSet"), "item")
+    ]
+
+
+class _CheckFailure(Exception):
+    """A failed check, as Hypothesis sees it: one subclass per check, one failure each."""
+
+
+_FAILURE_TYPES: dict[str, type[_CheckFailure]] = {}
+
+
+def _failure_type(check_id: str) -> type[_CheckFailure]:
+    if check_id not in _FAILURE_TYPES:
+        name = "Check_" + check_id.replace("-", "_")
+        _FAILURE_TYPES[check_id] = type(name, (_CheckFailure,), {})
+    return _FAILURE_TYPES[check_id]
+
+
+def _only_check_failures(error: BaseException) -> bool:
+    if isinstance(error, BaseExceptionGroup):
+        return all(_only_check_failures(e) for e in error.exceptions)
+    return isinstance(error, _CheckFailure)
+
+
+@contextmanager
+def _shrink_budget(seconds: float) -> Iterator[None]:
+    """Hypothesis shrinks for up to five minutes; a conformance run cannot wait that long.
+
+    This sets Hypothesis's own limit (an internal, read each time shrinking starts) for the
+    run, and puts it back after.
+    """
+    before = getattr(hypothesis_engine, "MAX_SHRINKING_SECONDS", None)
+    if before is None:
+        yield
+        return
+    hypothesis_engine.MAX_SHRINKING_SECONDS = seconds  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        hypothesis_engine.MAX_SHRINKING_SECONDS = before

@@ -1,0 +1,274 @@
+"""The reference implementation: a strict CreateImage service that follows the catalogue exactly.
+
+It answers what ``expect`` says a conforming service answers, with the exact XML of the facts
+file, and holds its instances and images in memory so that the service rules
+(``instance-id.not-found``, ``name.duplicate``) and DryRun ("nothing created") are real. It also
+answers ``DescribeImages`` for the images it created, which is how the runner checks that a
+create really created. Nothing about the rules is written here: they come from ``schema/``.
+
+``ReferenceService.answer`` is the service without HTTP (the mocks use it); ``wsgi`` is the same
+as a WSGI application, and ``serve`` runs it on loopback.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socketserver
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from createimage_contract.schema import Expectation, FormatError, expect
+from createimage_contract.schema._requests import to_document
+from createimage_contract.schema._wire import parse_form, split_protocol
+
+from . import _xml
+
+MAX_BODY = 1024 * 1024
+FALLBACK_STATUS = 400
+FALLBACK_CODE = "InvalidParameterValue"
+"""The answer to a rule with no fixed EC2 answer (a warning rule): a strict service refuses."""
+DRY_RUN_MESSAGE = "Request would have succeeded, but DryRun flag is set."
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    content_type: str = field(default_factory=_xml.content_type)
+
+
+@dataclass(frozen=True)
+class Image:
+    image_id: str
+    name: str
+    description: str | None
+    tags: tuple[tuple[str, str], ...]
+    instance_id: str
+
+
+def new_instance_id() -> str:
+    return "i-" + secrets.token_hex(9)[:17]
+
+
+def new_image_id() -> str:
+    return "ami-" + secrets.token_hex(9)[:17]
+
+
+class ReferenceService:
+    """CreateImage and DescribeImages, in memory, thread-safe."""
+
+    def __init__(self, instance_ids: Iterable[str] = ()) -> None:
+        self.instance_ids = frozenset(instance_ids) or frozenset({new_instance_id()})
+        self.images: dict[str, Image] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def instance_id(self) -> str:
+        """One instance the service holds (the one, unless several were given)."""
+        return min(self.instance_ids)
+
+    def answer(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Answer:
+        """The answer to one HTTP request; ``url`` may be just the path and query."""
+        try:
+            text = body.decode("utf-8")
+            protocol, _ = split_protocol(parse_form(url.partition("?")[2]) + parse_form(text))
+            request = {"url": url, "method": method, "headers": headers, "body": text}
+            if protocol.get("Action") == "DescribeImages":
+                return self._describe(parse_form(url.partition("?")[2]) + parse_form(text))
+            return self._create(request)
+        except (FormatError, UnicodeDecodeError) as error:
+            return _error(FALLBACK_STATUS, FALLBACK_CODE, f"The request cannot be read: {error}")
+
+    def _create(self, request: dict[str, Any]) -> Answer:
+        with self._lock:
+            names = {image.name for image in self.images.values()}
+            expectation = expect(
+                request, input="http", known_instances=self.instance_ids, used_names=names
+            )
+            if expectation.status == 200:
+                image = self._remember(to_document(request, "http")["body"])
+                return _success(image.image_id)
+        return _refusal(expectation)
+
+    def _remember(self, params: dict[str, Any]) -> Image:
+        tags = tuple(
+            (tag["Key"], tag.get("Value", ""))
+            for specification in params.get("TagSpecifications", [])
+            if specification.get("ResourceType") == "image"
+            for tag in specification.get("Tags", [])
+        )
+        image = Image(
+            new_image_id(), params["Name"], params.get("Description"), tags, params["InstanceId"]
+        )
+        self.images[image.image_id] = image
+        return image
+
+    def _describe(self, pairs: list[tuple[str, str]]) -> Answer:
+        wanted_ids = {value for name, value in pairs if name.startswith("ImageId.")}
+        filters = _filters(pairs)
+        with self._lock:
+            found = [
+                image
+                for image in self.images.values()
+                if (not wanted_ids or image.image_id in wanted_ids) and _matches(image, filters)
+            ]
+        return Answer(200, _xml.serialize(_images_xml(found)))
+
+    def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        """The service as a WSGI application."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_BODY:
+            answer = _error(413, "RequestEntityTooLarge", f"The body is over {MAX_BODY} bytes.")
+        else:
+            body = environ["wsgi.input"].read(length) if length else b""
+            query = environ.get("QUERY_STRING", "")
+            url = environ.get("PATH_INFO", "/") + (f"?{query}" if query else "")
+            answer = self.answer(environ["REQUEST_METHOD"], url, _headers(environ), body)
+        start_response(
+            f"{answer.status} {_REASONS.get(answer.status, 'Error')}",
+            [("Content-Type", answer.content_type), ("Content-Length", str(len(answer.body)))],
+        )
+        return [answer.body]
+
+
+_REASONS = {200: "OK", 400: "Bad Request", 412: "Precondition Failed", 413: "Too Large"}
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    headers = {
+        key[5:].replace("_", "-").title(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["Content-Type"] = environ["CONTENT_TYPE"]
+    return headers
+
+
+def _filters(pairs: list[tuple[str, str]]) -> dict[str, set[str]]:
+    """``Filter.N.Name`` / ``Filter.N.Value.M`` as {name: values}."""
+    names: dict[str, str] = {}
+    values: dict[str, set[str]] = {}
+    for key, value in pairs:
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] == "Filter" and parts[2] == "Name":
+            names[parts[1]] = value
+        elif len(parts) == 4 and parts[0] == "Filter" and parts[2] == "Value":
+            values.setdefault(parts[1], set()).add(value)
+    return {names[n]: values.get(n, set()) for n in names}
+
+
+def _matches(image: Image, filters: dict[str, set[str]]) -> bool:
+    fields = {"name": image.name, "image-id": image.image_id, "description": image.description}
+    return all(fields.get(name) in allowed for name, allowed in filters.items())
+
+
+def _request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _success(image_id: str) -> Answer:
+    shape = _xml.shape("CreateImageResponse")
+    ns = shape.namespace
+    root = _xml.build(
+        shape.root,
+        ns,
+        _xml.leaf("requestId", _request_id(), ns),
+        _xml.leaf("imageId", image_id, ns),
+    )
+    return Answer(200, _xml.serialize(root))
+
+
+def _error(status: int, code: str, message: str) -> Answer:
+    shape = _xml.shape("ErrorResponse")
+    error = _xml.node("Error", None, _xml.leaf("Code", code), _xml.leaf("Message", message))
+    root = _xml.build(
+        shape.root, None, _xml.node("Errors", None, error), _xml.leaf("RequestID", _request_id())
+    )
+    return Answer(status, _xml.serialize(root))
+
+
+def _refusal(expectation: Expectation) -> Answer:
+    status = expectation.status or FALLBACK_STATUS
+    code = expectation.code or FALLBACK_CODE
+    if expectation.rule == "dry-run":
+        message = DRY_RUN_MESSAGE
+    elif expectation.violation is not None:
+        message = f"{expectation.violation.message} ({expectation.rule})"
+    else:
+        message = str(expectation.rule)
+    return _error(status, code, message)
+
+
+def _images_xml(images: list[Image]) -> _xml.Element:
+    shape = _xml.shape("DescribeImagesResponse")
+    ns = shape.namespace
+    items = []
+    for image in images:
+        members = [
+            _xml.leaf("imageId", image.image_id, ns),
+            _xml.leaf("name", image.name, ns),
+            _xml.leaf("imageState", "available", ns),
+        ]
+        if image.description is not None:
+            members.append(_xml.leaf("description", image.description, ns))
+        tags = [
+            _xml.node("item", ns, _xml.leaf("key", key, ns), _xml.leaf("value", value, ns))
+            for key, value in image.tags
+        ]
+        members.append(_xml.node("tagSet", ns, *tags))
+        items.append(_xml.node("item", ns, *members))
+    return _xml.build(
+        shape.root,
+        ns,
+        _xml.leaf("requestId", _request_id(), ns),
+        _xml.node("imagesSet", ns, *items),
+    )
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+@dataclass(frozen=True)
+class Running:
+    """A service serving on loopback: its URL, and the instance it holds."""
+
+    url: str
+    instance_id: str
+    service: ReferenceService
+
+
+@contextmanager
+def serve(
+    service: ReferenceService | None = None, port: int = 0, host: str = "127.0.0.1"
+) -> Iterator[Running]:
+    """Run ``service`` (a new one by default) on ``host:port`` (a free port by default)."""
+    service = service or ReferenceService()
+    server = make_server(
+        host, port, service.wsgi, server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
+    # A short poll: shutdown waits for the loop to notice, 0.5 s by default, on every stop.
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.02,), name="reference", daemon=True
+    )
+    thread.start()
+    try:
+        yield Running(f"http://{host}:{server.server_port}/", service.instance_id, service)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+__all__ = ["Answer", "Image", "ReferenceService", "Running", "serve"]

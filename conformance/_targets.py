@@ -1,0 +1,117 @@
+"""What a run runs against: the embedded reference implementation, moto, or any endpoint."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import botocore.session
+
+from ._engine import Target
+from ._reference import ReferenceService, serve
+from ._transport import LOOPBACK_CREDENTIALS, is_loopback
+
+KINDS = ("reference", "moto")
+
+
+class TargetError(Exception):
+    """The run cannot be made: the message says why, in one line."""
+
+
+@contextmanager
+def open_target(
+    kind: str, endpoint: str | None, instance_id: str | None, region: str, timeout: float
+) -> Iterator[Target]:
+    if endpoint is not None:
+        if not instance_id:
+            raise TargetError("--endpoint needs --instance-id: an instance the service holds")
+        probe(endpoint, timeout)
+        yield Target(endpoint, "endpoint", instance_id, region)
+    elif kind == "moto":
+        with moto_server() as url:
+            yield Target(url, "moto", launch_instance(url, region), region)
+    else:
+        service = ReferenceService([instance_id] if instance_id else [])
+        with serve(service) as running:
+            yield Target(running.url, "reference", running.instance_id, region)
+
+
+def probe(endpoint: str, timeout: float) -> None:
+    """Fail fast and in one line when nothing listens at ``endpoint``."""
+    parts = urlsplit(endpoint)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise TargetError(f"{endpoint!r} has no valid port") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetError(f"{endpoint!r} is not an http(s) URL")
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as error:
+        raise TargetError(f"cannot reach {endpoint}: {error.strerror or error}") from None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's own server (server mode, as users run it), on a free loopback port, its request
+    log silenced."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        raise TargetError(
+            "moto is not installed: pip install 'createimage-contract[moto]'"
+        ) from None
+    logging.getLogger("werkzeug").disabled = True  # moto's tracebacks are findings, not output
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_for(url)
+        yield url
+    finally:
+        server.stop()
+
+
+def _wait_for(url: str, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            probe(url, 1.0)
+            return
+        except TargetError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def launch_instance(endpoint: str, region: str) -> str:
+    """Start an instance on a loopback EC2 (moto) from one of its own images."""
+    if not is_loopback(endpoint):
+        raise TargetError("instances are launched on loopback targets only")
+    key, secret = LOOPBACK_CREDENTIALS
+    client: Any = botocore.session.get_session().create_client(
+        "ec2",
+        region_name=region,
+        endpoint_url=endpoint,
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+    )
+    images = client.describe_images(Owners=["amazon"])["Images"]
+    if not images:
+        raise TargetError(f"{endpoint} has no image to launch an instance from")
+    reservation = client.run_instances(ImageId=images[0]["ImageId"], MinCount=1, MaxCount=1)
+    instance_id: str = reservation["Instances"][0]["InstanceId"]
+    return instance_id

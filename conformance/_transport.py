@@ -1,0 +1,198 @@
+"""Sending a form body to an endpoint as CreateImage: SigV4-signed by botocore, read with care.
+
+Signing is botocore's (``SigV4Auth``), not ours. Answers are read as a stream up to a size cap,
+so that a server cannot make the runner hold more than that in memory, and every way a request
+can fail to get an answer (refused, reset, timed out) comes back as a ``Response`` with an
+``error``, for the checks to report, never as an exception.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from createimage_contract._curl import FORM_CONTENT_TYPE
+
+LOOPBACK_CREDENTIALS = ("AKIDLOOPBACKTESTING", "loopback-test-secret-key")
+"""Fixed credentials for loopback targets: real keys are never sent to a local server."""
+DEFAULT_MAX_BYTES = 1024 * 1024
+SECRET_HEADERS = ("authorization", "x-amz-security-token")
+REDACTED = "<redacted>"
+
+
+class NoCredentials(Exception):
+    """A remote target and no AWS credentials in the environment."""
+
+
+def is_loopback(endpoint: str) -> bool:
+    host = urlsplit(endpoint).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name, not an address: 127.0.0.1.example.com is not loopback
+
+
+def credentials_for(endpoint: str) -> Credentials:
+    if is_loopback(endpoint):
+        return Credentials(*LOOPBACK_CREDENTIALS)
+    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not key or not secret:
+        raise NoCredentials(
+            "no AWS credentials: a remote target needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    return Credentials(key, secret, os.environ.get("AWS_SESSION_TOKEN"))
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A request as it went out, secrets redacted."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"method": self.method, "url": self.url, "headers": self.headers, "body": self.body}
+
+
+@dataclass(frozen=True)
+class Response:
+    """An answer, or why there was none (``error``)."""
+
+    status: int | None
+    headers: dict[str, str] = field(default_factory=dict)
+    """Header names in lower case."""
+    body: bytes = b""
+    truncated: bool = False
+    """The body went past the size cap; ``body`` holds the first bytes only."""
+    error: str | None = None
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    def excerpt(self, limit: int = 500) -> str:
+        text = self.body[:limit].decode("utf-8", errors="replace")
+        return text + ("..." if len(self.body) > limit or self.truncated else "")
+
+    def as_dict(self) -> dict[str, object]:
+        report: dict[str, object] = {
+            "status": self.status,
+            "content_type": self.content_type,
+            "body_excerpt": self.excerpt(),
+        }
+        if self.error:
+            report["error"] = self.error
+        return report
+
+
+@dataclass(frozen=True)
+class TransportSpec:
+    """What a transport is made of, in a form that can go to another process."""
+
+    endpoint: str
+    region: str
+    credentials: tuple[str, str, str | None]
+    timeout: float
+    max_bytes: int
+
+
+class Transport:
+    """One endpoint, one region, one set of credentials, one connection pool."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        region: str,
+        credentials: Credentials,
+        timeout: float = 10.0,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        self.endpoint = endpoint
+        self.region = region
+        self.spec = TransportSpec(
+            endpoint,
+            region,
+            (credentials.access_key, credentials.secret_key, credentials.token),
+            timeout,
+            max_bytes,
+        )
+        self._signer = SigV4Auth(credentials, "ec2", region)
+        self._timeout = timeout
+        self._max_bytes = max_bytes
+        self._session = requests.Session()
+        self._session.trust_env = False  # no proxies from the environment between us and it
+
+    @classmethod
+    def from_spec(cls, spec: TransportSpec) -> Transport:
+        return cls(
+            spec.endpoint, spec.region, Credentials(*spec.credentials), spec.timeout, spec.max_bytes
+        )
+
+    def signed(self, form: str) -> tuple[dict[str, str], bytes]:
+        """The headers and body of ``form`` as a signed request."""
+        body = form.encode("utf-8")
+        request = AWSRequest(
+            method="POST", url=self.endpoint, data=body, headers={"Content-Type": FORM_CONTENT_TYPE}
+        )
+        self._signer.add_auth(request)
+        return dict(request.headers.items()), body
+
+    def send(self, form: str) -> tuple[Sent, Response]:
+        headers, body = self.signed(form)
+        sent = Sent("POST", self.endpoint, redact(headers), form)
+        return sent, self.post(headers, body)
+
+    def post(self, headers: dict[str, str], body: bytes) -> Response:
+        try:
+            with self._session.post(
+                self.endpoint,
+                data=body,
+                headers=headers,
+                timeout=self._timeout,
+                stream=True,
+                allow_redirects=False,
+            ) as answer:
+                content, truncated = self._read(answer)
+                names = {name.lower(): value for name, value in answer.headers.items()}
+                return Response(answer.status_code, names, content, truncated)
+        except requests.exceptions.Timeout:
+            return Response(None, error=f"no answer within {self._timeout:g} s")
+        except requests.exceptions.ConnectionError as error:
+            return Response(None, error=f"connection failed: {_reason(error)}")
+        except requests.exceptions.RequestException as error:
+            return Response(None, error=f"broken answer: {_reason(error)}")
+
+    def _read(self, answer: requests.Response) -> tuple[bytes, bool]:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in answer.iter_content(chunk_size=65536):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self._max_bytes:
+                return b"".join(chunks)[: self._max_bytes], True
+        return b"".join(chunks), False
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def redact(headers: dict[str, str]) -> dict[str, str]:
+    return {k: REDACTED if k.lower() in SECRET_HEADERS else v for k, v in headers.items()}
+
+
+def _reason(error: Exception) -> str:
+    """The innermost reason of a requests/urllib3 error, on one line."""
+    while error.__context__ is not None and error.__context__ is not error:
+        error = error.__context__  # type: ignore[assignment]
+    return " ".join(str(error).split())[:200] or type(error).__name__

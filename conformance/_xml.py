@@ -1,0 +1,141 @@
+"""The XML of EC2 answers: read hardened, written as EC2 writes it, shapes from the schema.
+
+Every answer is untrusted. The parser loads no DTD, expands no entity, touches no network and
+refuses huge trees; a document that declares a DOCTYPE is not parsed at all, because the only
+reason to send one to a client is to make it do something it should not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from lxml import etree
+
+from createimage_contract.schema import document
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, dtd_validation=False
+)
+
+Element = etree._Element
+
+
+class XmlProblem(ValueError):
+    """An answer that is not acceptable XML: not well-formed, or carrying a DTD."""
+
+
+def parse(body: bytes) -> Element:
+    if _DOCTYPE.search(body):
+        raise XmlProblem("declares a DOCTYPE (a DTD); not followed")
+    try:
+        return etree.fromstring(body, _PARSER)
+    except etree.XMLSyntaxError as error:
+        raise XmlProblem(f"is not well-formed XML ({error.msg})") from None
+
+
+def local_name(element: Element) -> str:
+    return etree.QName(element).localname
+
+
+def namespace(element: Element) -> str | None:
+    return etree.QName(element).namespace
+
+
+def child(element: Element | None, name: str) -> Element | None:
+    """The first child with local name ``name``, in any namespace."""
+    if element is None:
+        return None
+    for candidate in element:
+        if isinstance(candidate.tag, str) and local_name(candidate) == name:
+            return candidate
+    return None
+
+
+def path_text(element: Element | None, *names: str) -> str | None:
+    """The text at a path of local names (``None`` when an element is missing)."""
+    for name in names:
+        element = child(element, name)
+    if element is None:
+        return None
+    return element.text or ""
+
+
+def children(element: Element | None, name: str) -> list[Element]:
+    if element is None:
+        return []
+    return [c for c in element if isinstance(c.tag, str) and local_name(c) == name]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """An answer's root element, namespace and status, from ``responses.schema.json``."""
+
+    root: str
+    namespace: str | None
+    tolerated_namespace: str | None
+    status: Any
+
+
+@cache
+def shape(name: str) -> Shape:
+    definition = document("responses.schema.json")["$defs"][name]
+    return Shape(
+        definition["x-xml-root"],
+        definition["x-xml-namespace"],
+        definition.get("x-xml-namespace-tolerated"),
+        definition.get("x-status"),
+    )
+
+
+@cache
+def content_type() -> str:
+    value: str = document("responses.schema.json")["x-content-type"]
+    return value
+
+
+@cache
+def pattern_of(name: str, key: str = "pattern") -> str:
+    value: str = document("responses.schema.json")["$defs"][name][key]
+    return value
+
+
+def build(root: str, ns: str | None, *children_: Element) -> Element:
+    if ns is None:
+        element = etree.Element(root)
+    else:  # None is lxml's key for the default namespace; lxml-stubs do not know it
+        element = etree.Element(f"{{{ns}}}{root}", nsmap={None: ns})  # type: ignore[dict-item]
+    element.extend(children_)
+    return element
+
+
+# Characters XML 1.0 cannot carry at all, escaped or not.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with the characters XML cannot carry replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def leaf(name: str, text: str, ns: str | None = None) -> Element:
+    element = etree.Element(f"{{{ns}}}{name}" if ns else name)
+    element.text = xml_safe(text)
+    return element
+
+
+def node(name: str, ns: str | None, *children_: Element) -> Element:
+    element = etree.Element(f"{{{ns}}}{name}" if ns else name)
+    element.extend(children_)
+    return element
+
+
+DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+def serialize(element: Element) -> bytes:
+    """The document as EC2 writes it: the declaration in double quotes, then the element."""
+    return DECLARATION + etree.tostring(element, encoding="UTF-8")

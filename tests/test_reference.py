@@ -1,0 +1,163 @@
+"""The reference implementation: the catalogue, executed; the exact XML of EC2."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from lxml import etree
+
+from createimage_contract.conformance import ReferenceService, serve
+from createimage_contract.conformance._transport import Transport, credentials_for
+from createimage_contract.strategies import Example, breakable_rules, invalid_requests
+
+INSTANCE = "i-0123456789abcdef0"
+NS = "{http://ec2.amazonaws.com/doc/2016-11-15/}"
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+
+
+def create(service: ReferenceService, **members: str) -> tuple[int, etree._Element]:
+    fields = {"Action": "CreateImage", "Version": "2016-11-15", "InstanceId": INSTANCE, **members}
+    answer = service.answer("POST", "/", FORM_HEADERS, urlencode(fields).encode())
+    assert answer.content_type == "text/xml;charset=UTF-8"
+    assert answer.body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n')
+    return answer.status, etree.fromstring(answer.body)
+
+
+def describe(service: ReferenceService, **filters: str) -> list[etree._Element]:
+    fields = {"Action": "DescribeImages", "Version": "2016-11-15", **filters}
+    answer = service.answer("POST", "/", FORM_HEADERS, urlencode(fields).encode())
+    root = etree.fromstring(answer.body)
+    assert answer.status == 200 and root.tag == f"{NS}DescribeImagesResponse"
+    return root.findall(f"{NS}imagesSet/{NS}item")
+
+
+@pytest.fixture
+def service() -> ReferenceService:
+    return ReferenceService([INSTANCE])
+
+
+def test_a_valid_request_gets_the_exact_success_body(service: ReferenceService) -> None:
+    status, root = create(service, Name="nightly")
+    assert status == 200 and root.tag == f"{NS}CreateImageResponse"
+    assert [child.tag for child in root] == [f"{NS}requestId", f"{NS}imageId"]
+    assert UUID.fullmatch(root.findtext(f"{NS}requestId") or "")
+    assert re.fullmatch(r"ami-[0-9a-f]{17}", root.findtext(f"{NS}imageId") or "")
+
+
+def test_an_invalid_request_gets_the_exact_error_body(service: ReferenceService) -> None:
+    status, root = create(service, Name="nightly#1")
+    assert status == 400 and root.tag == "Response"
+    assert root.findtext("Errors/Error/Code") == "InvalidAMIName.Malformed"
+    assert "name.charset" in (root.findtext("Errors/Error/Message") or "")
+    assert UUID.fullmatch(root.findtext("RequestID") or "")
+
+
+def test_names_are_remembered(service: ReferenceService) -> None:
+    assert create(service, Name="nightly")[0] == 200
+    status, root = create(service, Name="nightly")
+    assert (status, root.findtext("Errors/Error/Code")) == (400, "InvalidAMIName.Duplicate")
+
+
+def test_only_the_instances_it_holds_exist(service: ReferenceService) -> None:
+    status, root = create(service, Name="nightly", InstanceId="i-0123456789abcdef1")
+    assert (status, root.findtext("Errors/Error/Code")) == (400, "InvalidInstanceID.NotFound")
+
+
+def test_dry_run_answers_412_and_creates_nothing(service: ReferenceService) -> None:
+    status, root = create(service, Name="nightly", DryRun="true")
+    assert (status, root.findtext("Errors/Error/Code")) == (412, "DryRunOperation")
+    assert describe(service) == [] and service.images == {}
+    assert create(service, Name="nightly")[0] == 200, "a DryRun does not take the name"
+
+
+def test_describe_images_lists_what_was_created(service: ReferenceService) -> None:
+    _, root = create(
+        service,
+        Name="web",
+        Description="nightly build",
+        **{
+            "TagSpecification.1.ResourceType": "image",
+            "TagSpecification.1.Tag.1.Key": "team",
+            "TagSpecification.1.Tag.1.Value": "ops",
+            "TagSpecification.2.ResourceType": "snapshot",
+            "TagSpecification.2.Tag.1.Key": "only-on",
+            "TagSpecification.2.Tag.1.Value": "snapshots",
+        },
+    )
+    create(service, Name="other")
+    image_id = root.findtext(f"{NS}imageId") or ""
+    (item,) = describe(service, **{"ImageId.1": image_id})
+    assert (
+        item.findtext(f"{NS}name") == "web" and item.findtext(f"{NS}description") == "nightly build"
+    )
+    tags = {
+        t.findtext(f"{NS}key"): t.findtext(f"{NS}value")
+        for t in item.iterfind(f"{NS}tagSet/{NS}item")
+    }
+    assert tags == {"team": "ops"}, "snapshot tags are not image tags"
+    (named,) = describe(service, **{"Filter.1.Name": "name", "Filter.1.Value.1": "other"})
+    assert named.findtext(f"{NS}name") == "other"
+    assert len(describe(service)) == 2
+
+
+def test_text_xml_cannot_carry_is_replaced_not_crashed_on(service: ReferenceService) -> None:
+    status, _ = create(service, Name="nightly", Description="bell \x07 and nul \x00")
+    assert status == 200
+    (item,) = describe(service)
+    assert item.findtext(f"{NS}description") == "bell \ufffd and nul \ufffd"
+
+
+def test_warning_rules_are_refused_with_a_plain_400(service: ReferenceService) -> None:
+    status, root = create(service, Name="nightly", **{"BlockDeviceMapping.1.Ebs.OutpostArn": "arn"})
+    assert (status, root.findtext("Errors/Error/Code")) == (400, "InvalidParameterValue")
+
+
+def test_an_unreadable_body_is_a_400(service: ReferenceService) -> None:
+    answer = service.answer("POST", "/", FORM_HEADERS, b"Action=CreateImage&Name=\xff")
+    assert answer.status == 400 and b"<Code>InvalidParameterValue</Code>" in answer.body
+
+
+def test_concurrent_creates_of_one_name_create_one_image(service: ReferenceService) -> None:
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: create(service, Name="race")[0], range(16)))
+    assert sorted(statuses) == [200] + [400] * 15 and len(service.images) == 1
+
+
+@pytest.mark.parametrize("rule_id", breakable_rules(instance_id=INSTANCE))
+def test_every_rule_gets_the_catalogue_answer(rule_id: str) -> None:
+    service = ReferenceService([INSTANCE])
+
+    @settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow], database=None)
+    @given(invalid_requests(rule_id, instance_id=INSTANCE, unique_names=True))
+    def check(example: Example) -> None:
+        answer = service.answer("POST", "/", FORM_HEADERS, example.form.encode())
+        root = etree.fromstring(answer.body)
+        assert answer.status == (example.expect.status or 400)
+        assert root.findtext("Errors/Error/Code") == (
+            example.expect.code or "InvalidParameterValue"
+        )
+
+    check()
+
+
+def test_served_on_loopback_it_answers_signed_requests() -> None:
+    with serve(ReferenceService([INSTANCE])) as running:
+        assert running.url.startswith("http://127.0.0.1:") and running.instance_id == INSTANCE
+        transport = Transport(running.url, "us-east-1", credentials_for(running.url))
+        form = urlencode(
+            {
+                "Action": "CreateImage",
+                "Version": "2016-11-15",
+                "InstanceId": INSTANCE,
+                "Name": "served",
+            }
+        )
+        _, response = transport.send(form)
+        transport.close()
+    assert response.status == 200 and b"<imageId>ami-" in response.body
+    assert response.content_type == "text/xml;charset=UTF-8"
