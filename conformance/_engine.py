@@ -10,12 +10,12 @@ It emits events as it goes; the reporters consume them.
 
 from __future__ import annotations
 
-import multiprocessing
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +26,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture import engine as hypothesis_engine
 
-from createimage_contract._hypothesis import enter_private_home, private_home
+from createimage_contract._hypothesis import private_home
 from createimage_contract.schema import Expectation, rule
 from createimage_contract.schema._shapes import protocol_parameters
 from createimage_contract.strategies import (
@@ -41,7 +41,7 @@ from createimage_contract.strategies._examples import UniqueNames
 
 from . import _xml
 from ._checks import CHECKS, Check, Exchange, Failed, Image, Skipped
-from ._transport import Response, Sent, Transport, TransportSpec
+from ._transport import Response, Sent, Transport
 
 VALID = "valid"
 DRY_RUN = "dry-run"
@@ -63,8 +63,9 @@ class Options:
     """Examples per category (the shrinking of a failure sends more)."""
     seed: int = 0
     checks: tuple[str, ...] = tuple(check.id for check in CHECKS)
-    workers: int = 1
-    """Processes that run categories side by side."""
+    workers: int = 4
+    """Requests in flight while exploring: the next example is generated while they are
+    answered. Shrinking a failure sends one request at a time."""
     shrink_seconds: float = 5.0
     """How long Hypothesis may shrink one category's failures."""
     rules: tuple[str, ...] | None = None
@@ -173,34 +174,13 @@ class Engine:
         ]
         self._emit(RunStarted(self.target, tuple(chosen)))
         started = time.perf_counter()
-        tasks = list(zip(chosen, _name_starts(len(chosen)), strict=True))
-        if self.options.workers > 1 and len(tasks) > 1:
-            self._run_in_processes(tasks)
-        else:
-            session = _Session(self.target, self.options, self.transport)
-            with private_home(), _shrink_budget(self.options.shrink_seconds):
-                for rule_id, names in tasks:
-                    self._merge(rule_id, session.run(rule_id, names))
+        session = _Session(self.target, self.options, self.transport)
+        with private_home(), _shrink_budget(self.options.shrink_seconds):
+            for rule_id, names in zip(chosen, _name_starts(len(chosen)), strict=True):
+                self._merge(rule_id, session.run(rule_id, names))
         self.outcome.duration_s = time.perf_counter() - started
         self._emit(RunFinished(self.outcome))
         return self.outcome
-
-    def _run_in_processes(self, tasks: list[tuple[str, int]]) -> None:
-        # Processes, not threads: generating examples is Python work that holds the GIL, so
-        # threads would only take turns. Spawned, not forked: this process runs threads.
-        context = multiprocessing.get_context(_START_METHOD)
-        setup = (self.target, self.options, self.transport.spec)
-        workers = min(self.options.workers, len(tasks))
-        with ProcessPoolExecutor(workers, context, _start_worker, setup) as pool:
-            pending = {pool.submit(_work, rule_id, names): rule_id for rule_id, names in tasks}
-            for done in as_completed(pending):
-                try:
-                    found = done.result()
-                except Exception as error:  # a worker that died must not end the run
-                    found = Outcome(
-                        self.target, self.options.seed, notes=[f"{pending[done]}: {error!r}"]
-                    )
-                self._merge(pending[done], found)
 
     def _merge(self, rule_id: str, found: Outcome) -> None:
         outcome = self.outcome
@@ -232,22 +212,6 @@ def _name_starts(count: int) -> list[int]:
 
 
 NAMES = 70**3
-_START_METHOD = "spawn"
-
-
-_WORKER: _Session | None = None
-
-
-def _start_worker(target: Target, options: Options, spec: TransportSpec) -> None:
-    global _WORKER
-    _WORKER = _Session(target, options, Transport.from_spec(spec))
-    enter_private_home()
-    hypothesis_engine.MAX_SHRINKING_SECONDS = options.shrink_seconds  # type: ignore[assignment]
-
-
-def _work(rule_id: str, names: int) -> Outcome:
-    assert _WORKER is not None, "the worker was not started"
-    return _WORKER.run(rule_id, names)
 
 
 class _Session:
@@ -259,28 +223,60 @@ class _Session:
         self.transport = transport
         self.checks = [check for check in CHECKS if check.id in options.checks]
         self._describes: bool | None = None
+        self._lock = threading.RLock()  # exchanges run in several threads while exploring
         self.outcome = Outcome(target, options.seed)
 
     def run(self, rule_id: str, name_start: int) -> Outcome:
-        """What one category found; the session starts a new outcome for each."""
+        """What one category found; the session starts a new outcome for each.
+
+        First the examples are explored with ``options.workers`` requests in flight, the next
+        example generated while the last is answered; a category where something failed is
+        then run again, one request at a time, so that Hypothesis can shrink each failure.
+        """
         self.outcome = Outcome(self.target, self.options.seed)
         self.outcome.rules[rule_id] = RuleStats()
         category = _category(rule_id, self.target, name_source(name_start))
+        self._explore(category)
+        if self.outcome.findings:
+            self._shrink(category)
+        return self.outcome
 
-        @settings(
+    def _settings(self, *phases: Phase) -> settings:
+        return settings(
             max_examples=self.options.max_examples,
             database=None,
             deadline=None,
-            phases=[Phase.generate, Phase.shrink],
+            phases=phases,
             suppress_health_check=list(HealthCheck),
             verbosity=Verbosity.quiet,
             report_multiple_bugs=True,
         )
+
+    def _explore(self, category: Category) -> None:
+        slots = threading.BoundedSemaphore(self.options.workers)
+        pending: list[Future[list[_CheckFailure]]] = []
+        with ThreadPoolExecutor(self.options.workers) as pool:
+
+            @self._settings(Phase.generate)
+            @hypothesis_seed(self.options.seed)
+            @given(category.strategy)
+            def explore(example: Example) -> None:
+                slots.acquire()
+                sent = pool.submit(self._try, category, example)
+                sent.add_done_callback(lambda _: slots.release())
+                pending.append(sent)
+
+            explore()
+        for sent in pending:
+            if sent.exception() is not None:
+                self._note(f"{category.rule}: an exchange failed: {sent.exception()!r}")
+
+    def _shrink(self, category: Category) -> None:
+        @self._settings(Phase.generate, Phase.shrink)
         @hypothesis_seed(self.options.seed)
         @given(category.strategy)
         def exercise(example: Example) -> None:
-            exchanges = self._exchanges(category, example)
-            failures = [failure for x in exchanges for failure in self._judge(category, x)]
+            failures = self._try(category, example)
             # Hypothesis tells failures apart by exception type, and a group by its members:
             # each combination of failed checks is shrunk on its own, keeping all of them.
             if len(failures) == 1:
@@ -292,8 +288,11 @@ class _Session:
             exercise()
         except Exception as error:  # the failures were recorded as they happened
             if not _only_check_failures(error):
-                self._note(f"{rule_id}: the run stopped early: {error!r}")
-        return self.outcome
+                self._note(f"{category.rule}: the run stopped early: {error!r}")
+
+    def _try(self, category: Category, example: Example) -> list[_CheckFailure]:
+        exchanges = self._exchanges(category, example)
+        return [failure for x in exchanges for failure in self._judge(category, x)]
 
     def _exchanges(self, category: Category, example: Example) -> list[Exchange]:
         if not category.twice:
@@ -325,11 +324,13 @@ class _Session:
             except Skipped as skipped:
                 self._note(f"{check.id}: skipped, {skipped}")
                 continue
-            self.outcome.exercised.add((check.id, exchange.rule))
-        stats = self.outcome.rules[category.rule]
-        stats.sent += 1
-        stats.failed += bool(failures)
-        self.outcome.requests += 1
+            with self._lock:
+                self.outcome.exercised.add((check.id, exchange.rule))
+        with self._lock:
+            stats = self.outcome.rules[category.rule]
+            stats.sent += 1
+            stats.failed += bool(failures)
+            self.outcome.requests += 1
         return failures
 
     def _record(self, check: Check, exchange: Exchange, failed: Failed) -> None:
@@ -341,13 +342,15 @@ class _Session:
             exchange.sent,
             exchange.response,
         )
-        known = self.outcome.findings.get(finding.key)
-        if known is None or len(finding.sent.body) < len(known.sent.body):
-            self.outcome.findings[finding.key] = finding
+        with self._lock:
+            known = self.outcome.findings.get(finding.key)
+            if known is None or len(finding.sent.body) < len(known.sent.body):
+                self.outcome.findings[finding.key] = finding
 
     def _note(self, note: str) -> None:
-        if note not in self.outcome.notes:
-            self.outcome.notes.append(note)
+        with self._lock:
+            if note not in self.outcome.notes:
+                self.outcome.notes.append(note)
 
     def _describe(self, filters: dict[str, str]) -> list[Image] | None:
         """DescribeImages by ``image-id`` or ``name``; ``None`` when the target does not answer
@@ -365,20 +368,26 @@ class _Session:
             raise Failed(f"DescribeImages did not answer with images: {problem}") from None
 
     def _answers_describe(self) -> bool:
-        """Asked once: a name no image has must get an empty list of images."""
-        if self._describes is None:
-            probe = "createimage-contract-probe-" + str(uuid.uuid4())
-            answer = self._send_describe([("Filter.1.Name", "name"), ("Filter.1.Value.1", probe)])
-            try:
-                self._describes = _images(answer) == []
-            except ValueError:
-                self._describes = False
-        return self._describes
+        """Asked once per run."""
+        with self._lock:
+            if self._describes is None:
+                self._describes = self._probe_describe()
+            return self._describes
+
+    def _probe_describe(self) -> bool:
+        """A name no image has must get an empty list of images."""
+        probe = "createimage-contract-probe-" + str(uuid.uuid4())
+        answer = self._send_describe([("Filter.1.Name", "name"), ("Filter.1.Value.1", probe)])
+        try:
+            return _images(answer) == []
+        except ValueError:
+            return False
 
     def _send_describe(self, pairs: list[tuple[str, str]]) -> Response:
         protocol = [("Action", "DescribeImages"), ("Version", protocol_parameters()["Version"])]
         _, response = self.transport.send(urlencode(protocol + pairs))
-        self.outcome.requests += 1
+        with self._lock:
+            self.outcome.requests += 1
         return response
 
 

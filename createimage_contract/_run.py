@@ -42,7 +42,9 @@ examples:
 
 def register(commands: Any) -> None:
     from createimage_contract.conformance._checks import CHECKS
+    from createimage_contract.conformance._engine import Options
 
+    defaults = Options()
     listed = "\n".join(f"  {check.id:<24} {check.summary}" for check in CHECKS)
     run = commands.add_parser(
         "run",
@@ -60,7 +62,11 @@ def register(commands: Any) -> None:
     run.add_argument("--instance-id", metavar="ID", help="an instance the service holds")
     run.add_argument("--region", metavar="R", default="us-east-1", help="for SigV4 (us-east-1)")
     run.add_argument(
-        "--max-examples", type=positive, default=20, metavar="N", help="examples per rule (20)"
+        "--max-examples",
+        type=positive,
+        default=defaults.max_examples,
+        metavar="N",
+        help=f"examples per rule ({defaults.max_examples})",
     )
     run.add_argument(
         "--seed", type=seed_number, metavar="S", help="random seed; the same seed, the same run"
@@ -84,7 +90,11 @@ def register(commands: Any) -> None:
         "--timeout", type=_seconds, default=10.0, metavar="S", help="per request (10 s)"
     )
     run.add_argument(
-        "--workers", type=positive, default=1, metavar="N", help="rules run in parallel threads (1)"
+        "--workers",
+        type=positive,
+        default=defaults.workers,
+        metavar="N",
+        help=f"requests in flight while exploring ({defaults.workers})",
     )
     run.add_argument("--report-json", type=Path, metavar="FILE", help="write a JSON report")
     run.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit report")

@@ -86,6 +86,7 @@ def _ensure(draw: st.DrawFn, body: dict[str, Any], path: Path) -> Any:
     return node
 
 
+@cache
 def _nonempty(path: Path) -> st.SearchStrategy[Any]:
     schema = member_schema("body", path)
     spec = flatten(schema)

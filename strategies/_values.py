@@ -219,19 +219,26 @@ def _conditional(
     """Members whose limits depend on others (VolumeSize on VolumeType) are drawn last."""
     document = request_schema()
     conditions = [(compile_schema(document, cond).valid, then) for cond, then in spec.conditionals]
+    built: dict[tuple[str, tuple[int, ...]], st.SearchStrategy[Any]] = {}
+
+    def member(name: str, applying: tuple[int, ...]) -> st.SearchStrategy[Any]:
+        """The member's strategy under the conditions that hold, built once for each set."""
+        if (name, applying) not in built:
+            limits = [spec.conditionals[i][1]["properties"][name] for i in applying]
+            built[name, applying] = from_spec(flatten({"allOf": [spec.properties[name], *limits]}))
+        return built[name, applying]
 
     @st.composite
     def build(draw: st.DrawFn) -> dict[str, Any]:
         value = draw(plain)
         for name in dependent:
             if name in spec.required or draw(st.booleans()):
-                applying = [
-                    then["properties"][name]
-                    for holds, then in conditions
-                    if holds(value) and name in then.get("properties", {})
-                ]
-                merged = {"allOf": [spec.properties[name], *applying]}
-                value[name] = draw(from_spec(flatten(merged)))
+                applying = tuple(
+                    index
+                    for index, (holds, then) in enumerate(conditions)
+                    if name in then.get("properties", {}) and holds(value)
+                )
+                value[name] = draw(member(name, applying))
         return value
 
     return build()

@@ -4,6 +4,8 @@ named by the right check and rule, and nothing else is reported."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import parse_qsl, urlencode
@@ -270,3 +272,37 @@ def test_the_reference_passes_every_check_and_every_rule_is_exercised() -> None:
     ]
     assert all(stats.sent >= 10 for stats in outcome.rules.values())
     assert {check for check, _ in outcome.exercised} == set(CHECK_IDS)
+
+
+class Slow(ReferenceService):
+    """The reference, a little slow, counting how many requests it holds at once."""
+
+    def __init__(self) -> None:
+        super().__init__([INSTANCE])
+        self.busy = 0
+        self.most_at_once = 0
+        self._count = threading.Lock()
+
+    def answer(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Answer:
+        with self._count:
+            self.busy += 1
+            self.most_at_once = max(self.most_at_once, self.busy)
+        time.sleep(0.05)  # long next to generating an example: the overlap must show
+        try:
+            return super().answer(method, url, headers, body)
+        finally:
+            with self._count:
+                self.busy -= 1
+
+
+@pytest.mark.parametrize(("workers", "at_once"), [(1, {1}), (4, {3, 4})])
+def test_workers_are_requests_in_flight_while_exploring(workers: int, at_once: set[int]) -> None:
+    service = Slow()
+    with serve(service) as running:
+        outcome = run(
+            endpoint=running.url,
+            instance_id=INSTANCE,
+            options=Options(max_examples=20, seed=3, workers=workers, rules=("name.length",)),
+        )
+    assert outcome.findings == {} and outcome.rules["name.length"].sent == 20
+    assert service.most_at_once in at_once
