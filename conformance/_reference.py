@@ -62,15 +62,18 @@ def new_image_id() -> str:
 class ReferenceService:
     """CreateImage and DescribeImages, in memory, thread-safe."""
 
-    def __init__(self, instance_ids: Iterable[str] = ()) -> None:
-        self.instance_ids = frozenset(instance_ids) or frozenset({new_instance_id()})
+    def __init__(self, instance_ids: Iterable[str] | None = ()) -> None:
+        """``instance_ids``: the instances it holds (one new one when none are given), or
+        ``None`` for a service where every well-formed instance id exists (a mock's)."""
+        held = None if instance_ids is None else frozenset(instance_ids)
+        self.instance_ids = frozenset({new_instance_id()}) if held == frozenset() else held
         self.images: dict[str, Image] = {}
         self._lock = threading.Lock()
 
     @property
     def instance_id(self) -> str:
         """One instance the service holds (the one, unless several were given)."""
-        return min(self.instance_ids)
+        return min(self.instance_ids) if self.instance_ids else "i-0123456789abcdef0"
 
     def answer(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Answer:
         """The answer to one HTTP request; ``url`` may be just the path and query."""
@@ -82,7 +85,9 @@ class ReferenceService:
                 return self._describe(parse_form(url.partition("?")[2]) + parse_form(text))
             return self._create(request)
         except (FormatError, UnicodeDecodeError) as error:
-            return _error(FALLBACK_STATUS, FALLBACK_CODE, f"The request cannot be read: {error}")
+            return error_answer(
+                FALLBACK_STATUS, FALLBACK_CODE, f"The request cannot be read: {error}"
+            )
 
     def _create(self, request: dict[str, Any]) -> Answer:
         with self._lock:
@@ -123,7 +128,9 @@ class ReferenceService:
         """The service as a WSGI application."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_BODY:
-            answer = _error(413, "RequestEntityTooLarge", f"The body is over {MAX_BODY} bytes.")
+            answer = error_answer(
+                413, "RequestEntityTooLarge", f"The body is over {MAX_BODY} bytes."
+            )
         else:
             body = environ["wsgi.input"].read(length) if length else b""
             query = environ.get("QUERY_STRING", "")
@@ -184,7 +191,8 @@ def _success(image_id: str) -> Answer:
     return Answer(200, _xml.serialize(root))
 
 
-def _error(status: int, code: str, message: str) -> Answer:
+def error_answer(status: int, code: str, message: str) -> Answer:
+    """An EC2 error answer: ``Response/Errors/Error`` with ``Code``, ``Message``, ``RequestID``."""
     shape = _xml.shape("ErrorResponse")
     error = _xml.node("Error", None, _xml.leaf("Code", code), _xml.leaf("Message", message))
     root = _xml.build(
@@ -202,7 +210,7 @@ def _refusal(expectation: Expectation) -> Answer:
         message = f"{expectation.violation.message} ({expectation.rule})"
     else:
         message = str(expectation.rule)
-    return _error(status, code, message)
+    return error_answer(status, code, message)
 
 
 def _images_xml(images: list[Image]) -> _xml.Element:

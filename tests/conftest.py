@@ -40,3 +40,6 @@ def botocore_form() -> Any:
         return caught.value.body
 
     return sent
+
+
+pytest_plugins = ["pytester"]

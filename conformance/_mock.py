@@ -1,0 +1,218 @@
+"""A strict CreateImage mock for unit tests: the reference implementation, without a network.
+
+While active it answers the CreateImage (and DescribeImages) calls a test makes through
+``requests`` (intercepted with ``responses``) and through botocore/boto3 clients (answered from
+botocore's own ``before-send`` event), exactly as the reference implementation would: the XML
+error with the right code and status for a request that breaks a rule, an image id for a good
+one, 412 for a DryRun. It records every call, with the rules it breaks, for assertions, and can
+be told to answer an error of the test's choosing next (to test a client's error handling).
+
+botocore clients pick the handler up when they are created: create them while the mock is
+active (in the test, or in a fixture that uses the mock).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import botocore.handlers
+import responses
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
+
+from createimage_contract.schema import FormatError, Violation, from_form, validate
+from createimage_contract.schema._wire import parse_form, split_protocol
+
+from ._reference import Answer, Image, ReferenceService, error_answer, new_image_id
+
+EC2_ENDPOINTS = re.compile(r"https?://ec2(\.[a-z0-9-]+)?\.amazonaws\.com(\.cn)?(:\d+)?(/.*)?")
+MOCKED_OPERATIONS = ("CreateImage", "DescribeImages")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the code under test made, and what the mock answered."""
+
+    via: str
+    """``requests`` or ``botocore``."""
+    method: str
+    url: str
+    headers: dict[str, str]
+    form: str
+    """The parameters as sent: the form body (and for a GET, the query)."""
+    status: int
+    code: str | None
+    """The EC2 error code answered; ``None`` for a success."""
+    violations: list[Violation] = field(default_factory=list)
+    """Every rule the request breaks, header rules included (which EC2 does not answer)."""
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The parameters in boto3's shape (Action and Version left out)."""
+        return from_form(self.form)
+
+    @property
+    def action(self) -> str | None:
+        return split_protocol(parse_form(self.form))[0].get("Action")
+
+
+class CreateImageMock:
+    """The mock; a context manager, or use ``start`` and ``stop``."""
+
+    def __init__(
+        self,
+        *,
+        instances: Iterable[str] | None = None,
+        taken_names: Iterable[str] = (),
+        endpoints: Iterable[str] = (),
+    ) -> None:
+        """``instances``: the instances that exist (``None``: every well-formed id);
+        ``taken_names``: names of images that already exist; ``endpoints``: URL prefixes to
+        intercept besides EC2's own (``https://ec2.<region>.amazonaws.com``)."""
+        self.service = ReferenceService(instances)
+        for name in taken_names:
+            image = Image(new_image_id(), name, None, (), self.service.instance_id)
+            self.service.images[image.image_id] = image
+        self.calls: list[Call] = []
+        self._endpoints = [EC2_ENDPOINTS, *(re.compile(re.escape(e) + ".*") for e in endpoints)]
+        self._forced: deque[tuple[int, str, str]] = deque()
+        self._lock = threading.Lock()
+        self._responses: responses.RequestsMock | None = None
+
+    def fail_next(self, code: str, status: int = 400, message: str | None = None) -> None:
+        """Answer the next CreateImage call with this error, whatever it asks."""
+        self._forced.append((status, code, message or f"{code} (forced by the test)"))
+
+    @property
+    def created(self) -> list[Image]:
+        """The images the code under test created."""
+        return list(self.service.images.values())
+
+    def start(self) -> CreateImageMock:
+        self._responses = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self._responses.start()
+        for pattern in self._endpoints:
+            for method in (responses.POST, responses.GET):
+                self._responses.add_callback(method, pattern, callback=self._from_requests)
+        self._responses.add_passthru(re.compile(".*"))  # only EC2 is the mock's business
+        _ACTIVE.append(self)
+        _install_botocore_handler()
+        return self
+
+    def stop(self) -> None:
+        if self in _ACTIVE:
+            _ACTIVE.remove(self)
+        if self._responses is not None:
+            self._responses.stop()
+            self._responses.reset()
+            self._responses = None
+
+    def __enter__(self) -> CreateImageMock:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def handle(
+        self, via: str, method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> Answer:
+        """Answer one request as the reference implementation (or a forced error) would."""
+        form = _form(method, url, body)
+        with self._lock:
+            forced = (
+                self._forced.popleft() if self._forced and "Action=CreateImage" in form else None
+            )
+        if forced:
+            answer = error_answer(*forced)
+        else:
+            answer = self.service.answer(method, url, headers, body)
+        code = re.search(rb"<Code>([^<]*)</Code>", answer.body) if answer.status >= 400 else None
+        call = Call(
+            via,
+            method,
+            url,
+            headers,
+            form,
+            answer.status,
+            code.group(1).decode() if code else None,
+            _violations(method, url, headers, form),
+        )
+        with self._lock:
+            self.calls.append(call)
+        return answer
+
+    def _from_requests(self, request: Any) -> tuple[int, dict[str, str], bytes]:
+        body = request.body or b""
+        answer = self.handle(
+            "requests",
+            request.method,
+            request.url,
+            dict(request.headers),
+            body.encode() if isinstance(body, str) else body,
+        )
+        return answer.status, {"Content-Type": answer.content_type}, answer.body
+
+
+def _form(method: str, url: str, body: bytes) -> str:
+    query = url.partition("?")[2]
+    text = body.decode("utf-8", errors="replace")
+    return "&".join(part for part in (query, text) if part)
+
+
+def _violations(method: str, url: str, headers: dict[str, str], form: str) -> list[Violation]:
+    try:
+        return validate({"url": url, "method": method, "headers": headers, "body": form})
+    except FormatError:
+        return []
+
+
+# --- botocore ----------------------------------------------------------------------------------
+
+_ACTIVE: list[CreateImageMock] = []
+_INSTALLED = threading.Lock()
+
+
+class _Raw:
+    """What botocore reads an answer's body from."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterable[bytes]:
+        yield self._body
+
+
+def _botocore_handler(request: Any, event_name: str = "", **context: Any) -> AWSResponse | None:
+    """Answer EC2 CreateImage/DescribeImages from the active mock; leave anything else."""
+    service, _, operation = event_name.rpartition(".")
+    if not _ACTIVE or not service.endswith(".ec2") or operation not in MOCKED_OPERATIONS:
+        return None
+    body = request.body or b""
+    answer = _ACTIVE[-1].handle(
+        "botocore",
+        request.method,
+        request.url,
+        {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()},
+        body.encode() if isinstance(body, str) else body,
+    )
+    headers = HTTPHeaders.from_dict({"Content-Type": answer.content_type})
+    return AWSResponse(request.url, answer.status, headers, _Raw(answer.body))
+
+
+def _install_botocore_handler() -> None:
+    """Every botocore session created from now on sends through the handler (as moto does)."""
+    with _INSTALLED:
+        entry = ("before-send", _botocore_handler)
+        if entry not in botocore.handlers.BUILTIN_HANDLERS:
+            botocore.handlers.BUILTIN_HANDLERS.append(entry)

@@ -1,0 +1,170 @@
+"""The pytest plugin: the conformance suite as pytest items, a reference service, a strict mock.
+
+Registered through the ``pytest11`` entry point. Importing it costs little: everything heavy
+is imported when a fixture or the suite is used, so that installing createimage-contract does
+not slow down test runs that do not use it.
+
+- ``pytest --pyargs createimage_contract.conformance.suite [--createimage-endpoint URL ...]``
+  runs the conformance suite, one item per check x rule.
+- ``createimage_reference``: a reference implementation for the session (``.url``,
+  ``.instance_id``).
+- ``createimage_mock``: a strict mock of CreateImage for unit tests, configured per test with
+  ``@pytest.mark.createimage(instances=[...], taken_names=[...], endpoints=[...])``.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from createimage_contract.conformance import Outcome, Running
+    from createimage_contract.conformance._mock import CreateImageMock
+
+MARKER_OPTIONS = ("instances", "taken_names", "endpoints")
+
+
+class CreateImageWarning(UserWarning):
+    """A warning-severity deviation found by the conformance suite."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("createimage", "createimage-contract conformance suite")
+    group.addoption(
+        "--createimage-endpoint",
+        metavar="URL",
+        help="the CreateImage service to check (default: the embedded reference)",
+    )
+    group.addoption("--createimage-instance-id", metavar="ID", help="an instance it holds")
+    group.addoption("--createimage-region", metavar="R", default="us-east-1", help="for SigV4")
+    group.addoption(
+        "--createimage-max-examples", metavar="N", type=int, default=20, help="per rule (20)"
+    )
+    group.addoption("--createimage-seed", metavar="S", type=int, help="random seed")
+    group.addoption(
+        "--createimage-strict", action="store_true", help="warnings fail their items too"
+    )
+    group.addoption(
+        "--createimage-baseline", metavar="FILE", type=Path, help="known deviations: xfail"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "createimage(instances=None, taken_names=(), endpoints=()): configure the "
+        "createimage_mock fixture for this test",
+    )
+    if config.getoption("createimage_seed") is None:
+        # One seed for the session, the same in every xdist worker (they read the run's file).
+        config.option.createimage_seed = random.SystemRandom().randrange(2**32)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if not _runs_suite(config):
+        return None
+    target = config.getoption("createimage_endpoint") or "the embedded reference"
+    return f"createimage-contract: {target}, seed {config.getoption('createimage_seed')}"
+
+
+def _runs_suite(config: pytest.Config) -> bool:
+    return any("conformance.suite" in str(arg) or "suite.py" in str(arg) for arg in config.args)
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def createimage_reference() -> Iterator[Running]:
+    """A reference CreateImage service on loopback for the session: ``.url``, ``.instance_id``."""
+    from createimage_contract.conformance import serve
+
+    with serve() as running:
+        yield running
+
+
+@pytest.fixture
+def createimage_mock(request: pytest.FixtureRequest) -> Iterator[CreateImageMock]:
+    """A strict CreateImage mock, active for the test (see ``@pytest.mark.createimage``)."""
+    from createimage_contract.conformance._mock import CreateImageMock
+
+    marker = request.node.get_closest_marker("createimage")
+    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    unknown = set(options) - set(MARKER_OPTIONS)
+    if unknown or (marker and marker.args):
+        raise pytest.UsageError(
+            f"@pytest.mark.createimage takes {', '.join(MARKER_OPTIONS)} by name, "
+            f"not {', '.join(sorted(unknown)) or marker.args if marker else ''}"
+        )
+    with CreateImageMock(**options) as mock:
+        yield mock
+
+
+@dataclass(frozen=True)
+class Conformance:
+    """The session's conformance run, as the suite's items read it."""
+
+    outcome: Outcome
+    known: frozenset[tuple[str, str]]
+    strict: bool
+
+
+@pytest.fixture(scope="session")
+def createimage_conformance(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Conformance:
+    """The conformance run for the session, made once, shared with every xdist worker."""
+    from createimage_contract.conformance._report import BaselineError, load_baseline
+
+    baseline: Path | None = pytestconfig.getoption("createimage_baseline")
+    try:
+        known = frozenset(load_baseline(baseline)) if baseline else frozenset()
+    except BaselineError as problem:
+        raise pytest.UsageError(str(problem)) from None
+    return Conformance(
+        _shared_outcome(pytestconfig, tmp_path_factory),
+        known,
+        bool(pytestconfig.getoption("createimage_strict")),
+    )
+
+
+def _shared_outcome(config: pytest.Config, factory: pytest.TempPathFactory) -> Outcome:
+    from filelock import FileLock
+
+    if not hasattr(config, "workerinput"):
+        return _run(config)
+    shared = factory.getbasetemp().parent  # the same folder for every xdist worker
+    result = shared / "createimage-conformance.pickle"
+    with FileLock(str(shared / "createimage-conformance.lock")):
+        if not result.exists():
+            result.write_bytes(pickle.dumps(_run(config)))
+        outcome: Outcome = pickle.loads(result.read_bytes())
+        return outcome
+
+
+def _run(config: pytest.Config) -> Outcome:
+    from createimage_contract.conformance import Options, TargetError, run
+    from createimage_contract.conformance._transport import NoCredentials, is_loopback
+
+    endpoint: str | None = config.getoption("createimage_endpoint")
+    if endpoint and not is_loopback(endpoint):
+        raise pytest.UsageError(f"--createimage-endpoint {endpoint} is not on loopback")
+    options = Options(
+        max_examples=config.getoption("createimage_max_examples"),
+        seed=config.getoption("createimage_seed"),
+    )
+    try:
+        return run(
+            endpoint=endpoint,
+            instance_id=config.getoption("createimage_instance_id"),
+            region=config.getoption("createimage_region"),
+            options=options,
+        )
+    except (TargetError, NoCredentials) as problem:
+        raise pytest.UsageError(f"createimage-contract: {problem}") from None
