@@ -106,6 +106,8 @@ def _error_answer(x: Exchange) -> bool:
 def response(x: Exchange) -> None:
     if x.response.error:
         raise Failed(f"no answer: {x.response.error}")
+    if x.response.throttled:
+        raise Failed(f"still throttled after {x.response.retries} retries ({x.response.status})")
     if x.response.truncated:
         raise Failed(f"the answer is larger than the cap of {len(x.response.body)} bytes")
 
@@ -241,7 +243,12 @@ def _matches(definition: str, value: str, key: str = "pattern") -> bool:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("response", "the request gets an answer, within the size cap", lambda _: True, response),
+    Check(
+        "response",
+        "the request gets a whole answer, within the size cap and the time limit, not throttled",
+        lambda _: True,
+        response,
+    ),
     Check(
         "status", "the status is the catalogue's (200, 412, the rule's, any 4xx)", _answered, status
     ),

@@ -41,7 +41,7 @@ from createimage_contract.strategies._examples import UniqueNames
 
 from . import _xml
 from ._checks import CHECKS, Check, Exchange, Failed, Image, Skipped
-from ._transport import Response, Sent, Transport
+from ._transport import Response, Sent, Transport, is_loopback
 
 VALID = "valid"
 DRY_RUN = "dry-run"
@@ -70,6 +70,9 @@ class Options:
     """How long Hypothesis may shrink one category's failures."""
     rules: tuple[str, ...] | None = None
     """Only these categories (rule ids, ``valid``, ``dry-run``); all when ``None``."""
+    allow_resource_creation: bool = False
+    """Off loopback, send valid requests without DryRun (they create images, which the run
+    deregisters at the end)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,11 @@ class Outcome:
     findings: dict[tuple[str, str], Finding] = field(default_factory=dict)
     exercised: set[tuple[str, str]] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    """Every image id the target answered with, in order (a faulty service creates too)."""
+    deregistered: list[str] = field(default_factory=list)
+    left_behind: dict[str, str] = field(default_factory=dict)
+    """Images the run could not deregister, and why."""
 
 
 @dataclass(frozen=True)
@@ -167,20 +175,53 @@ class Engine:
         self.outcome = Outcome(target, options.seed)
 
     def run(self) -> Outcome:
-        chosen = [
-            rule_id
-            for rule_id in category_names(self.target.instance_id)
-            if self.options.rules is None or rule_id in self.options.rules
-        ]
+        """The run; off loopback, whatever it created is deregistered at the end, also when
+        it ends early (a failure of ours, Ctrl-C)."""
+        chosen = [rule_id for rule_id in self._categories() if self._selected(rule_id)]
         self._emit(RunStarted(self.target, tuple(chosen)))
         started = time.perf_counter()
         session = _Session(self.target, self.options, self.transport)
-        with private_home(), _shrink_budget(self.options.shrink_seconds):
-            for rule_id, names in zip(chosen, _name_starts(len(chosen)), strict=True):
-                self._merge(rule_id, session.run(rule_id, names))
-        self.outcome.duration_s = time.perf_counter() - started
+        try:
+            with private_home(), _shrink_budget(self.options.shrink_seconds):
+                for rule_id, names in zip(chosen, _name_starts(len(chosen)), strict=True):
+                    self._merge(rule_id, session.run(rule_id, names))
+        finally:
+            self.outcome.created = list(session.created)
+            if not is_loopback(self.target.endpoint):
+                self._clean_up(session.created)
+            self.outcome.duration_s = time.perf_counter() - started
         self._emit(RunFinished(self.outcome))
         return self.outcome
+
+    @property
+    def creates_images(self) -> bool:
+        """Valid requests without DryRun go to loopback targets only, unless allowed."""
+        return is_loopback(self.target.endpoint) or self.options.allow_resource_creation
+
+    def _categories(self) -> list[str]:
+        names = category_names(self.target.instance_id)
+        if self.creates_images:
+            return names
+        self.outcome.notes.append(
+            f"{VALID}, {DUPLICATE}: not sent, they would create images on a target off "
+            "loopback (only DryRun requests are; --allow-resource-creation sends them)"
+        )
+        return [name for name in names if name not in (VALID, DUPLICATE)]
+
+    def _selected(self, rule_id: str) -> bool:
+        return self.options.rules is None or rule_id in self.options.rules
+
+    def _clean_up(self, created: dict[str, None]) -> None:
+        """Deregister every image the run was answered with; say which could not be."""
+        for image_id in created:
+            form = urlencode([("Action", "DeregisterImage"), *_version(), ("ImageId", image_id)])
+            _, response = self.transport.send(form)
+            self.outcome.requests += 1
+            if response.status == 200:
+                self.outcome.deregistered.append(image_id)
+            else:
+                got = response.error or f"{response.status} {_error_code_of(response)}"
+                self.outcome.left_behind[image_id] = got
 
     def _merge(self, rule_id: str, found: Outcome) -> None:
         outcome = self.outcome
@@ -224,6 +265,8 @@ class _Session:
         self.checks = [check for check in CHECKS if check.id in options.checks]
         self._describes: bool | None = None
         self._lock = threading.RLock()  # exchanges run in several threads while exploring
+        self.created: dict[str, None] = {}
+        """Image ids answered, in order, over every category of the run."""
         self.outcome = Outcome(target, options.seed)
 
     def run(self, rule_id: str, name_start: int) -> Outcome:
@@ -308,7 +351,12 @@ class _Session:
 
     def _exchange(self, rule_id: str, example: Example) -> Exchange:
         sent, response = self.transport.send(example.form)
-        return Exchange(rule_id, example, sent, response, self._describe)
+        exchange = Exchange(rule_id, example, sent, response, self._describe)
+        image_id = _xml.path_text(exchange.root, "imageId") if response.status == 200 else None
+        if image_id:
+            with self._lock:
+                self.created[image_id] = None
+        return exchange
 
     def _judge(self, category: Category, exchange: Exchange) -> list[_CheckFailure]:
         """Run the checks on one exchange; the request counts in ``category``'s row."""
@@ -384,11 +432,22 @@ class _Session:
             return False
 
     def _send_describe(self, pairs: list[tuple[str, str]]) -> Response:
-        protocol = [("Action", "DescribeImages"), ("Version", protocol_parameters()["Version"])]
+        protocol = [("Action", "DescribeImages"), *_version()]
         _, response = self.transport.send(urlencode(protocol + pairs))
         with self._lock:
             self.outcome.requests += 1
         return response
+
+
+def _version() -> list[tuple[str, str]]:
+    return [("Version", protocol_parameters()["Version"])]
+
+
+def _error_code_of(response: Response) -> str:
+    try:
+        return _xml.path_text(_xml.parse(response.body), "Errors", "Error", "Code") or ""
+    except _xml.XmlProblem:
+        return ""
 
 
 def _images(response: Response) -> list[Image]:

@@ -81,8 +81,11 @@ class ReferenceService:
             text = body.decode("utf-8")
             protocol, _ = split_protocol(parse_form(url.partition("?")[2]) + parse_form(text))
             request = {"url": url, "method": method, "headers": headers, "body": text}
+            pairs = parse_form(url.partition("?")[2]) + parse_form(text)
             if protocol.get("Action") == "DescribeImages":
-                return self._describe(parse_form(url.partition("?")[2]) + parse_form(text))
+                return self._describe(pairs)
+            if protocol.get("Action") == "DeregisterImage":
+                return self._deregister(dict(pairs).get("ImageId", ""))
             return self._create(request)
         except (FormatError, UnicodeDecodeError) as error:
             return error_answer(
@@ -112,6 +115,23 @@ class ReferenceService:
         )
         self.images[image.image_id] = image
         return image
+
+    def _deregister(self, image_id: str) -> Answer:
+        """DeregisterImage, which the runner uses to clean up after itself."""
+        with self._lock:
+            removed = self.images.pop(image_id, None)
+        if removed is None:
+            return error_answer(
+                400, "InvalidAMIID.NotFound", f"The image id '{image_id}' does not exist"
+            )
+        ns = _xml.shape("CreateImageResponse").namespace
+        root = _xml.build(
+            "DeregisterImageResponse",
+            ns,
+            _xml.leaf("requestId", _request_id(), ns),
+            _xml.leaf("return", "true", ns),
+        )
+        return Answer(200, _xml.serialize(root))
 
     def _describe(self, pairs: list[tuple[str, str]]) -> Answer:
         wanted_ids = {value for name, value in pairs if name.startswith("ImageId.")}

@@ -110,6 +110,12 @@ class Console:
             self._line(self.style.yellow(f"note: {note}"))
         for check, rule in verdict.fixed:
             self._line(self.style.green(f"fixed: {check} x {rule} (in the baseline, not seen now)"))
+        if outcome.deregistered:
+            self._line(f"cleanup: deregistered {', '.join(outcome.deregistered)}")
+        for image_id, why in outcome.left_behind.items():
+            self._line(
+                self.style.red(f"cleanup: could not deregister {image_id} ({why}): remove it")
+            )
         self._line(self._totals(outcome, verdict))
 
     def _failure(self, finding: Finding, outcome: Outcome) -> None:
@@ -184,6 +190,11 @@ def json_report(outcome: Outcome, verdict: Verdict) -> dict[str, Any]:
         ],
         "fixed": [{"check": check, "rule": rule} for check, rule in verdict.fixed],
         "notes": outcome.notes,
+        "images": {
+            "created": outcome.created,
+            "deregistered": outcome.deregistered,
+            "left_behind": outcome.left_behind,
+        },
         "summary": {
             "errors": verdict.count("error"),
             "warnings": verdict.count("warning"),

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass, field
+import re
+import time
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 import urllib3
@@ -24,6 +26,10 @@ from createimage_contract._curl import FORM_CONTENT_TYPE
 LOOPBACK_CREDENTIALS = ("AKIDLOOPBACKTESTING", "loopback-test-secret-key")
 """Fixed credentials for loopback targets: real keys are never sent to a local server."""
 DEFAULT_MAX_BYTES = 1024 * 1024
+DEADLINE_TIMEOUTS = 3
+"""A whole answer must arrive within this many timeouts, however it trickles in."""
+MAX_BACKOFF_S = 5.0
+THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
 SECRET_HEADERS = ("authorization", "x-amz-security-token")
 REDACTED = "<redacted>"
 
@@ -77,6 +83,9 @@ class Response:
     truncated: bool = False
     """The body went past the size cap; ``body`` holds the first bytes only."""
     error: str | None = None
+    retries: int = 0
+    throttled: bool = False
+    """Still throttled after every retry."""
 
     @property
     def content_type(self) -> str:
@@ -106,6 +115,8 @@ class TransportSpec:
     credentials: tuple[str, str, str | None]
     timeout: float
     max_bytes: int
+    retries: int
+    backoff_s: float
 
 
 class Transport:
@@ -118,6 +129,8 @@ class Transport:
         credentials: Credentials,
         timeout: float = 10.0,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        retries: int = 3,
+        backoff_s: float = 0.5,
     ) -> None:
         self.endpoint = endpoint
         self.region = region
@@ -127,10 +140,15 @@ class Transport:
             (credentials.access_key, credentials.secret_key, credentials.token),
             timeout,
             max_bytes,
+            retries,
+            backoff_s,
         )
         self._signer = SigV4Auth(credentials, "ec2", region)
         self._timeout = timeout
+        self._deadline = timeout * DEADLINE_TIMEOUTS
         self._max_bytes = max_bytes
+        self._retries = retries
+        self._backoff_base = backoff_s
         # urllib3 itself, not requests on top of it: a quarter less time per request, which
         # matters when every generated example is one. No retries, no redirects, no proxies
         # from the environment: the answer seen is the answer given.
@@ -140,8 +158,15 @@ class Transport:
 
     @classmethod
     def from_spec(cls, spec: TransportSpec) -> Transport:
+        credentials = Credentials(*spec.credentials)
         return cls(
-            spec.endpoint, spec.region, Credentials(*spec.credentials), spec.timeout, spec.max_bytes
+            spec.endpoint,
+            spec.region,
+            credentials,
+            spec.timeout,
+            spec.max_bytes,
+            spec.retries,
+            spec.backoff_s,
         )
 
     def signed(self, form: str) -> tuple[dict[str, str], bytes]:
@@ -159,6 +184,31 @@ class Transport:
         return sent, self.post(headers, body)
 
     def post(self, headers: dict[str, str], body: bytes) -> Response:
+        """POST, and again after a throttling answer, with backoff, a bounded number of times."""
+        for attempt in range(self._retries + 1):
+            response = self._post_once(headers, body)
+            delay = self._backoff(response, attempt)
+            if delay is None:
+                return response
+            if attempt == self._retries:
+                return replace(response, retries=attempt, throttled=True)
+            time.sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns")
+
+    def _backoff(self, response: Response, attempt: int) -> float | None:
+        """How long to wait before retrying a throttled answer; ``None`` when it is not one."""
+        throttled = response.status == 503 or (
+            response.status in (400, 429) and _error_code(response.body) in THROTTLING_CODES
+        )
+        if not throttled:
+            return None
+        wait: float = self._backoff_base * 2.0**attempt
+        after = response.headers.get("retry-after", "")
+        if after.isdigit():
+            wait = float(after)
+        return min(wait, MAX_BACKOFF_S)
+
+    def _post_once(self, headers: dict[str, str], body: bytes) -> Response:
         try:
             answer = self._pool.request(
                 "POST",
@@ -168,31 +218,59 @@ class Transport:
                 preload_content=False,
                 redirect=False,
             )
-            try:
-                content, truncated = self._read(answer)
-            finally:
-                answer.release_conn()
-            names = {name.lower(): value for name, value in answer.headers.items()}
-            return Response(answer.status, names, content, truncated)
         except urllib3.exceptions.TimeoutError:
             return Response(None, error=f"no answer within {self._timeout:g} s")
         except urllib3.exceptions.NewConnectionError as error:
             return Response(None, error=f"connection failed: {_reason(error)}")
-        except urllib3.exceptions.HTTPError as error:
+        except (urllib3.exceptions.HTTPError, OSError) as error:
             return Response(None, error=f"broken answer: {_reason(error)}")
+        names = {name.lower(): value for name, value in answer.headers.items()}
+        try:
+            content, truncated = self._read(answer)
+        except _TooSlow:
+            answer.close()
+            return Response(
+                answer.status, names, error=f"the answer took over {self._deadline:g} s"
+            )
+        except urllib3.exceptions.TimeoutError:
+            answer.close()
+            return Response(
+                answer.status, names, error=f"the answer stalled for {self._timeout:g} s"
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            answer.close()
+            return Response(answer.status, names, error=f"broken answer: {_reason(error)}")
+        if truncated:
+            answer.close()  # the rest was never read: the connection cannot be reused
+        else:
+            answer.release_conn()
+        return Response(answer.status, names, content, truncated)
 
     def _read(self, answer: urllib3.BaseHTTPResponse) -> tuple[bytes, bool]:
+        """The body, up to the cap, within the deadline, however the server dribbles it."""
+        started = time.monotonic()
         chunks: list[bytes] = []
         size = 0
-        for chunk in answer.stream(65536):
+        while chunk := answer.read1(65536):
             chunks.append(chunk)
             size += len(chunk)
             if size > self._max_bytes:
                 return b"".join(chunks)[: self._max_bytes], True
+            if time.monotonic() - started > self._deadline:
+                raise _TooSlow
         return b"".join(chunks), False
 
     def close(self) -> None:
         self._pool.clear()
+
+
+class _TooSlow(Exception):
+    """The answer kept coming, too slowly to finish within the deadline."""
+
+
+def _error_code(body: bytes) -> str | None:
+    found = re.search(rb"<Code>([^<]{1,100})</Code>", body[:4096])
+    return found.group(1).decode("utf-8", "replace") if found else None
 
 
 def redact(headers: dict[str, str]) -> dict[str, str]:

@@ -106,6 +106,9 @@ def lint_one(source: str, form: InputForm) -> Result:
     except FormatError as error:
         name = "<stdin>" if source == _inputs.STDIN else source
         return Result(name, error=f"{name}: {error}")
+    except RecursionError:  # parameters nested deeper than the validator descends
+        name = "<stdin>" if source == _inputs.STDIN else source
+        return Result(name, error=f"{name}: nested too deeply to be a request")
 
 
 def exit_code(results: Iterable[Result]) -> int:

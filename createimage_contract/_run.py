@@ -43,6 +43,7 @@ examples:
 def register(commands: Any) -> None:
     from createimage_contract.conformance._checks import CHECKS
     from createimage_contract.conformance._engine import Options
+    from createimage_contract.conformance._transport import DEFAULT_MAX_BYTES
 
     defaults = Options()
     listed = "\n".join(f"  {check.id:<24} {check.summary}" for check in CHECKS)
@@ -98,6 +99,19 @@ def register(commands: Any) -> None:
     )
     run.add_argument("--report-json", type=Path, metavar="FILE", help="write a JSON report")
     run.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit report")
+    run.add_argument(
+        "--max-response-size",
+        type=positive,
+        default=DEFAULT_MAX_BYTES,
+        metavar="BYTES",
+        help=f"read no more of an answer ({DEFAULT_MAX_BYTES})",
+    )
+    run.add_argument(
+        "--allow-resource-creation",
+        action="store_true",
+        help="off loopback, send valid requests without DryRun (images created are "
+        "deregistered at the end)",
+    )
     run.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     run.set_defaults(handler=command)
 
@@ -164,17 +178,10 @@ def command(args: argparse.Namespace) -> int:
         NoCredentials,
         Transport,
         credentials_for,
-        is_loopback,
     )
 
     from ._generate import new_seed
 
-    if args.endpoint and not is_loopback(args.endpoint):
-        # Valid requests create images; against a remote service that costs money. Until the
-        # DryRun-only mode exists, remote targets are refused rather than put at risk.
-        return error(
-            "run", f"{args.endpoint} is not on loopback; remote targets are not supported yet"
-        )
     if args.instance_id and validate({"InstanceId": args.instance_id, "Name": "probe"}):
         return error("run", f"--instance-id {args.instance_id!r} is not a well-formed instance id")
     try:
@@ -188,7 +195,14 @@ def command(args: argparse.Namespace) -> int:
         if report is not None and not report.parent.is_dir():
             return error("run", f"cannot write {report}: {report.parent} is not a folder")
     seed = new_seed() if args.seed is None else args.seed
-    options = Options(args.max_examples, seed, checks, args.workers, rules=args.rules)
+    options = Options(
+        args.max_examples,
+        seed,
+        checks,
+        args.workers,
+        rules=args.rules,
+        allow_resource_creation=args.allow_resource_creation,
+    )
     style = Style.for_stream(sys.stdout, args.color)
     progress = sys.stdout.isatty()
     console = _report.Console(sys.stdout, style, progress, _rerun_command(args))
@@ -197,7 +211,9 @@ def command(args: argparse.Namespace) -> int:
             args.target, args.endpoint, args.instance_id, args.region, args.timeout
         ) as target:
             credentials = credentials_for(target.endpoint)
-            transport = Transport(target.endpoint, target.region, credentials, args.timeout)
+            transport = Transport(
+                target.endpoint, target.region, credentials, args.timeout, args.max_response_size
+            )
             try:
                 outcome = Engine(target, transport, options, [console]).run()
             finally:

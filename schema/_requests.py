@@ -36,7 +36,13 @@ def detect(request: Any) -> InputForm:
 
 def to_document(request: Any, form: InputForm = "auto") -> dict[str, Any]:
     """The request as the request schema describes it; ``FormatError`` if it cannot be read."""
-    form = detect(request) if form == "auto" else form
+    try:
+        return _to_document(request, detect(request) if form == "auto" else form)
+    except RecursionError:
+        raise FormatError("the request is nested too deeply to be one") from None
+
+
+def _to_document(request: Any, form: InputForm) -> dict[str, Any]:
     if form == "json":
         if not isinstance(request, dict):
             raise FormatError(f"parameters must be a JSON object, not {json_type(request)}")

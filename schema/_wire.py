@@ -32,7 +32,10 @@ def encode_pairs(params: Any, shape: Shape | None = None) -> Pairs:
     if not isinstance(params, dict):
         raise FormatError(f"parameters must be an object, not {type(params).__name__}")
     pairs: Pairs = []
-    _flatten(params, shape or _shapes.parameters(), "", pairs)
+    try:
+        _flatten(params, shape or _shapes.parameters(), "", pairs)
+    except RecursionError:
+        raise FormatError("parameters nested too deeply to be sent") from None
     return pairs
 
 
