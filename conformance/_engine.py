@@ -118,8 +118,11 @@ class Outcome:
     created: list[str] = field(default_factory=list)
     """Every image id the target answered with, in order (a faulty service creates too)."""
     deregistered: list[str] = field(default_factory=list)
+    """Images deregistered and their snapshots deleted, off loopback, at the end."""
     left_behind: dict[str, str] = field(default_factory=dict)
-    """Images the run could not deregister, and why."""
+    """Images (and snapshots) the run could not remove, and why."""
+    signed_with_token: bool = False
+    """The requests carried a session token (the curl reproductions need it too)."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,15 @@ class RunFinished:
     outcome: Outcome
 
 
-Event = RunStarted | CategoryFinished | RunFinished
+@dataclass(frozen=True)
+class CleanedUp:
+    """Off loopback: the images the run deregistered, and those it could not (and why)."""
+
+    deregistered: tuple[str, ...]
+    left_behind: dict[str, str]
+
+
+Event = RunStarted | CategoryFinished | RunFinished | CleanedUp
 Listener = Callable[[Event], None]
 
 
@@ -173,6 +184,7 @@ class Engine:
         self.options = options
         self.listeners = listeners
         self.outcome = Outcome(target, options.seed)
+        self.outcome.signed_with_token = transport.spec.credentials[2] is not None
 
     def run(self) -> Outcome:
         """The run; off loopback, whatever it created is deregistered at the end, also when
@@ -187,8 +199,10 @@ class Engine:
                     self._merge(rule_id, session.run(rule_id, names))
         finally:
             self.outcome.created = list(session.created)
-            if not is_loopback(self.target.endpoint):
+            if not is_loopback(self.target.endpoint) and session.created:
                 self._clean_up(session.created)
+                outcome = self.outcome
+                self._emit(CleanedUp(tuple(outcome.deregistered), dict(outcome.left_behind)))
             self.outcome.duration_s = time.perf_counter() - started
         self._emit(RunFinished(self.outcome))
         return self.outcome
@@ -212,16 +226,41 @@ class Engine:
         return self.options.rules is None or rule_id in self.options.rules
 
     def _clean_up(self, created: dict[str, None]) -> None:
-        """Deregister every image the run was answered with; say which could not be."""
+        """Deregister every image the run was answered with, then delete the snapshots
+        DescribeImages said they had (EC2 keeps those, and bills them); say what could not
+        be removed."""
         for image_id in created:
-            form = urlencode([("Action", "DeregisterImage"), *_version(), ("ImageId", image_id)])
-            _, response = self.transport.send(form)
-            self.outcome.requests += 1
-            if response.status == 200:
-                self.outcome.deregistered.append(image_id)
-            else:
-                got = response.error or f"{response.status} {_error_code_of(response)}"
-                self.outcome.left_behind[image_id] = got
+            snapshots = self._snapshots_of(image_id)
+            if self._remove("DeregisterImage", "ImageId", image_id):
+                for snapshot_id in snapshots:
+                    self._remove("DeleteSnapshot", "SnapshotId", snapshot_id)
+
+    def _snapshots_of(self, image_id: str) -> list[str]:
+        form = urlencode([("Action", "DescribeImages"), *_version(), ("ImageId.1", image_id)])
+        _, response = self.transport.send(form)
+        self.outcome.requests += 1
+        try:
+            root = _xml.parse(response.body) if response.status == 200 else None
+        except _xml.XmlProblem:
+            return []
+        return [
+            snapshot.text
+            for snapshot in (root.iter() if root is not None else [])
+            if isinstance(snapshot.tag, str)
+            and _xml.local_name(snapshot) == "snapshotId"
+            and snapshot.text
+        ]
+
+    def _remove(self, action: str, member: str, resource_id: str) -> bool:
+        form = urlencode([("Action", action), *_version(), (member, resource_id)])
+        _, response = self.transport.send(form)
+        self.outcome.requests += 1
+        if response.status == 200:
+            self.outcome.deregistered.append(resource_id)
+            return True
+        got = response.error or f"{response.status} {_error_code_of(response)}"
+        self.outcome.left_behind[resource_id] = got
+        return False
 
     def _merge(self, rule_id: str, found: Outcome) -> None:
         outcome = self.outcome

@@ -14,7 +14,7 @@ from createimage_contract import __version__
 from createimage_contract._console import Style
 from createimage_contract._curl import curl_command
 
-from ._engine import CategoryFinished, Event, Finding, Outcome, RunStarted
+from ._engine import CategoryFinished, CleanedUp, Event, Finding, Outcome, RunStarted
 from ._xml import xml_safe
 
 Key = tuple[str, str]
@@ -96,6 +96,11 @@ class Console:
                 f"createimage-contract {__version__}: {len(event.categories)} categories "
                 f"against {target.endpoint} ({target.kind}, instance {target.instance_id})"
             )
+        elif isinstance(event, CleanedUp):
+            if event.deregistered:
+                self._line(f"cleanup: removed {', '.join(event.deregistered)}")
+            for resource_id, why in event.left_behind.items():
+                self._line(self.style.red(f"cleanup: could not remove {resource_id} ({why})"))
         elif isinstance(event, CategoryFinished) and self.progress:
             mark = self.style.red("F") if event.findings else self.style.green(".")
             self._line(
@@ -110,12 +115,6 @@ class Console:
             self._line(self.style.yellow(f"note: {note}"))
         for check, rule in verdict.fixed:
             self._line(self.style.green(f"fixed: {check} x {rule} (in the baseline, not seen now)"))
-        if outcome.deregistered:
-            self._line(f"cleanup: deregistered {', '.join(outcome.deregistered)}")
-        for image_id, why in outcome.left_behind.items():
-            self._line(
-                self.style.red(f"cleanup: could not deregister {image_id} ({why}): remove it")
-            )
         self._line(self._totals(outcome, verdict))
 
     def _failure(self, finding: Finding, outcome: Outcome) -> None:
@@ -157,7 +156,9 @@ class Console:
 
 
 def reproduce(finding: Finding, outcome: Outcome) -> str:
-    return curl_command(finding.sent.body, outcome.target.endpoint, outcome.target.region)
+    return curl_command(
+        finding.sent.body, outcome.target.endpoint, outcome.target.region, outcome.signed_with_token
+    )
 
 
 # --- JSON and JUnit ----------------------------------------------------------------------------

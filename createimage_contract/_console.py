@@ -3,6 +3,7 @@ when NO_COLOR is set, no-color.org), and output to a reader that may leave early
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
@@ -40,6 +41,21 @@ class Style:
 
     def green(self, text: str) -> str:
         return self._paint("32", text)
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``; anything else one line."""
+
+    def parse(text: str) -> int:
+        digits = text.strip()
+        value = int(digits) if digits.isdigit() and len(digits) <= len(str(high)) else None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, not {text!r}"
+            )
+        return value
+
+    return parse
 
 
 EXIT_OK = 0

@@ -11,7 +11,9 @@ import shlex
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 
 
-def curl_command(form: str, endpoint: str, region: str) -> str:
+def curl_command(form: str, endpoint: str, region: str, session_token: bool = False) -> str:
+    """The command; with ``session_token``, it sends ``$AWS_SESSION_TOKEN`` too."""
+    token = ['-H "X-Amz-Security-Token: $AWS_SESSION_TOKEN"'] if session_token else []
     return " ".join(
         [
             "curl -sS -X POST",
@@ -19,6 +21,7 @@ def curl_command(form: str, endpoint: str, region: str) -> str:
             "--aws-sigv4",
             shlex.quote(f"aws:amz:{region}:ec2"),
             '--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"',
+            *token,
             "-H",
             shlex.quote(f"Content-Type: {FORM_CONTENT_TYPE}"),
             "--data-binary",

@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from ._console import error, write_out
+from ._console import error, whole_number, write_out
 from ._curl import curl_command
 from ._hypothesis import private_home
+from .schema import validate
 from .strategies import (
     Example,
     dry_run_requests,
@@ -27,6 +28,8 @@ from .strategies import (
 )
 
 ALL_RULES = "all"
+MAX_COUNT = 100_000
+SEED = whole_number(0, 2**64 - 1)
 FORMATS = ("jsonl", "form", "curl")
 
 GENERATE_EPILOG = """\
@@ -142,10 +145,10 @@ def register(commands: Any) -> None:
         epilog=GENERATE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    generate.add_argument("--count", type=positive, default=10, help="how many (10)")
     generate.add_argument(
-        "--seed", type=seed_number, help="random seed; the same seed, the same output"
+        "--count", type=whole_number(1, MAX_COUNT), default=10, help="how many (10)"
     )
+    generate.add_argument("--seed", type=SEED, help="random seed; the same seed, the same output")
     kind = generate.add_mutually_exclusive_group()
     kind.add_argument("--valid", action="store_const", dest="kind", const="valid")
     kind.add_argument(
@@ -175,20 +178,14 @@ def register(commands: Any) -> None:
     generate.set_defaults(handler=command, kind=None)
 
 
-def positive(text: str) -> int:
-    value = int(text) if text.isdigit() else 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1, not {text!r}")
-    return value
-
-
-def seed_number(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"must be a whole number from 0, not {text!r}")
-    return int(text)
-
-
 def command(args: argparse.Namespace) -> int:
+    if args.instance_id and validate({"InstanceId": args.instance_id, "Name": "probe"}):
+        return error(
+            "generate", f"--instance-id {args.instance_id!r} is not a well-formed instance id"
+        )
+    for name in args.taken_names:
+        if validate({"InstanceId": "i-00000000", "Name": name}):
+            return error("generate", f"--taken-name {name!r} is not a valid image name")
     kind = "invalid" if args.invalid else args.kind or "mixed"
     rule = None if args.invalid in (None, ALL_RULES) else args.invalid
     seed = new_seed() if args.seed is None else args.seed

@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._console import EXIT_OK, Style, error, write_out
-from ._generate import positive, seed_number
+from ._console import EXIT_OK, Style, error, whole_number, write_out
+from ._generate import SEED
 from .schema import validate
 
 RUN_EPILOG = """\
@@ -64,13 +64,13 @@ def register(commands: Any) -> None:
     run.add_argument("--region", metavar="R", default="us-east-1", help="for SigV4 (us-east-1)")
     run.add_argument(
         "--max-examples",
-        type=positive,
+        type=whole_number(1, 10_000),
         default=defaults.max_examples,
         metavar="N",
         help=f"examples per rule ({defaults.max_examples})",
     )
     run.add_argument(
-        "--seed", type=seed_number, metavar="S", help="random seed; the same seed, the same run"
+        "--seed", type=SEED, metavar="S", help="random seed; the same seed, the same run"
     )
     run.add_argument(
         "--rules",
@@ -92,7 +92,7 @@ def register(commands: Any) -> None:
     )
     run.add_argument(
         "--workers",
-        type=positive,
+        type=whole_number(1, 64),
         default=defaults.workers,
         metavar="N",
         help=f"requests in flight while exploring ({defaults.workers})",
@@ -101,7 +101,7 @@ def register(commands: Any) -> None:
     run.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit report")
     run.add_argument(
         "--max-response-size",
-        type=positive,
+        type=whole_number(1, 1024**3),
         default=DEFAULT_MAX_BYTES,
         metavar="BYTES",
         help=f"read no more of an answer ({DEFAULT_MAX_BYTES})",
@@ -121,7 +121,7 @@ def register(commands: Any) -> None:
         description="Serve the reference CreateImage implementation on loopback, with one "
         "instance, and print its URL and the instance id.",
     )
-    serve.add_argument("--port", type=int, default=0, help="port (a free one)")
+    serve.add_argument("--port", type=whole_number(0, 65535), default=0, help="port (a free one)")
     serve.add_argument("--instance-id", help="the instance it holds (a new one)")
     serve.set_defaults(handler=serve_command)
 
@@ -184,6 +184,10 @@ def command(args: argparse.Namespace) -> int:
 
     if args.instance_id and validate({"InstanceId": args.instance_id, "Name": "probe"}):
         return error("run", f"--instance-id {args.instance_id!r} is not a well-formed instance id")
+    try:
+        credentials_for(args.endpoint or "http://127.0.0.1/")  # before anything is sent
+    except NoCredentials as problem:
+        return error("run", str(problem))
     try:
         baseline = _report.load_baseline(args.baseline) if args.baseline else set()
     except _report.BaselineError as problem:

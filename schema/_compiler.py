@@ -114,6 +114,21 @@ def _is_number(value: Any) -> bool:
     return type(value) is int or type(value) is float
 
 
+REDACTED = "<redacted>"
+
+
+def _redacting(collect: Collect) -> Collect:
+    """Messages about a secret value (a key id, a signature, a token) do not repeat it."""
+
+    def redacted(instance: Any, location: Location, out: list[Failure]) -> None:
+        found: list[Failure] = []
+        collect(instance, location, found)
+        shown = excerpt(instance)
+        out += [Failure(f.rule, f.location, f.detail.replace(shown, REDACTED)) for f in found]
+
+    return redacted
+
+
 def _nothing(instance: Any, location: Location, out: list[Failure]) -> None:
     return None
 
@@ -182,13 +197,14 @@ class _Compiler:
             return _leaf(lambda _: False, inherited_rule, lambda _: "is not allowed here")
         rule = schema.get("x-rule", inherited_rule)
         message = schema.get("x-message")
-        return _all_of(
+        collect = _all_of(
             [
                 part
                 for keyword, value in schema.items()
                 if (part := self._keyword(keyword, value, schema, rule, message)) is not None
             ]
         )
+        return _redacting(collect) if schema.get("x-secret") else collect
 
     def _keyword(
         self, keyword: str, value: Any, schema: Mapping[str, Any], rule: str, message: str | None

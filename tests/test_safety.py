@@ -1,0 +1,304 @@
+"""Safety off loopback (DryRun only, images cleaned up) and secrets never shown."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_faulty_services import INSTANCE, Faulty, on_code, success
+
+from createimage_contract import expect
+from createimage_contract.conformance import Options, ReferenceService, Running, serve
+from createimage_contract.conformance._engine import Engine, Target
+from createimage_contract.conformance._reference import Answer, Image
+from createimage_contract.conformance._transport import Transport, credentials_for
+
+ROOT = Path(__file__).resolve().parent.parent
+# 0.0.0.0 reaches this machine, yet is not a loopback address: the runner treats it as remote.
+OFF_LOOPBACK = "0.0.0.0"
+ACCESS_KEY = "AKIAFAKEMARKER77777"
+SECRET_KEY = "fake/Secret+Key/Marker99999"
+SESSION_TOKEN = "FakeSessionTokenMarker88888"
+
+
+class Recording(ReferenceService):
+    """The reference, remembering every request and every Authorization header."""
+
+    def __init__(self, slow: float = 0.0) -> None:
+        super().__init__([INSTANCE])
+        self.forms: list[str] = []
+        self.authorizations: list[str] = []
+        self.slow = slow
+
+    def answer(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Answer:
+        self.forms.append(body.decode("utf-8", "replace"))
+        self.authorizations.append(headers.get("Authorization", ""))
+        time.sleep(self.slow)
+        return super().answer(method, url, headers, body)
+
+    @property
+    def signatures(self) -> set[str]:
+        return {m for a in self.authorizations for m in re.findall(r"Signature=([0-9a-f]+)", a)}
+
+
+def served_off_loopback(service: ReferenceService) -> Iterator[Running]:
+    with serve(service, host=OFF_LOOPBACK) as running:
+        yield running
+
+
+def engine(url: str, options: Options) -> Engine:
+    target = Target(url, "endpoint", INSTANCE)
+    transport = Transport(url, "us-east-1", credentials_for(url), timeout=5)
+    return Engine(target, transport, options, [])
+
+
+@pytest.fixture
+def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+
+
+def test_off_loopback_valid_requests_go_with_dry_run_only(secrets: None) -> None:
+    service = Recording()
+    for running in served_off_loopback(service):
+        outcome = engine(running.url, Options(max_examples=5, seed=1)).run()
+    assert "valid" not in outcome.rules and "name.duplicate" not in outcome.rules
+    assert any("--allow-resource-creation" in note for note in outcome.notes)
+    creating = [f for f in service.forms if "Action=CreateImage" in f]
+    assert creating
+    for form in creating:  # what a conforming service would create, it may not be asked to
+        if expect(form, known_instances={INSTANCE}).status == 200:
+            raise AssertionError(f"sent without DryRun, would create an image: {form}")
+    assert service.images == {} and outcome.created == []
+
+
+def test_with_resource_creation_allowed_every_image_is_deregistered(secrets: None) -> None:
+    service = Recording()
+    for running in served_off_loopback(service):
+        options = Options(max_examples=4, seed=1, allow_resource_creation=True)
+        outcome = engine(running.url, options).run()
+    assert outcome.created and outcome.deregistered == outcome.created
+    assert service.images == {} and outcome.left_behind == {}
+
+
+def test_images_a_faulty_service_creates_for_bad_requests_are_removed(secrets: None) -> None:
+    faulty = Faulty(on_code("InvalidAMIName.Malformed", lambda _: success()))
+    accepted: list[str] = []
+
+    def create_for_real(
+        fields: dict[str, str], answer: Answer, service: ReferenceService
+    ) -> Answer:
+        answer = faulty.deviation(fields, answer, service)
+        found = re.search(rb"<imageId>([^<]+)</imageId>", answer.body)
+        if found and fields.get("Action") == "CreateImage":
+            image = found.group(1).decode()
+            service.images.setdefault(image, Image(image, "accepted", None, (), INSTANCE))
+            accepted.append(image)
+        return answer
+
+    service = Faulty(create_for_real)
+    for running in served_off_loopback(service):
+        outcome = engine(
+            running.url, Options(max_examples=4, seed=1, rules=("name.charset",))
+        ).run()
+    assert accepted and set(outcome.created) == set(accepted)
+    assert outcome.deregistered == outcome.created and service.images == {}
+
+
+def test_the_snapshots_of_created_images_are_deleted_too(secrets: None) -> None:
+    deleted: list[str] = []
+
+    def with_snapshots(fields: dict[str, str], answer: Answer, _: ReferenceService) -> Answer:
+        if fields.get("Action") == "DeleteSnapshot":
+            deleted.append(fields["SnapshotId"])
+            return Answer(
+                200, b"<DeleteSnapshotResponse><return>true</return></DeleteSnapshotResponse>"
+            )
+        if fields.get("Action") == "DescribeImages" and "ImageId.1" in fields:
+            snapshot = f"snap-{fields['ImageId.1'][4:]}"
+            ebs = f"<ebs><snapshotId>{snapshot}</snapshotId></ebs>"
+            mapping = f"<blockDeviceMapping><item>{ebs}</item></blockDeviceMapping>"
+            return Answer(
+                200, answer.body.replace(b"<imageState>", mapping.encode() + b"<imageState>")
+            )
+        return answer
+
+    service = Faulty(with_snapshots)
+    for running in served_off_loopback(service):
+        options = Options(max_examples=3, seed=1, rules=("valid",), allow_resource_creation=True)
+        outcome = engine(running.url, options).run()
+    assert len(outcome.created) == 3 and service.images == {}
+    assert sorted(deleted) == sorted(f"snap-{image[4:]}" for image in outcome.created)
+    assert set(outcome.deregistered) == set(outcome.created) | set(deleted)
+
+
+def test_images_that_cannot_be_removed_are_reported(secrets: None, tmp_path: Path) -> None:
+    def refuse_deregistration(
+        fields: dict[str, str], answer: Answer, _: ReferenceService
+    ) -> Answer:
+        if fields.get("Action") == "DeregisterImage":
+            return Answer(
+                403,
+                b"<Response><Errors><Error><Code>UnauthorizedOperation</Code>"
+                b"<Message>no</Message></Error></Errors><RequestID>r</RequestID></Response>",
+            )
+        return answer
+
+    service = Faulty(refuse_deregistration)
+    for running in served_off_loopback(service):
+        report = tmp_path / "report.json"
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "createimage_contract",
+                "run",
+                "--endpoint",
+                running.url,
+                "--instance-id",
+                INSTANCE,
+                "--rules",
+                "valid",
+                "--max-examples",
+                "2",
+                "--allow-resource-creation",
+                "--report-json",
+                str(report),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+        )
+    images = json.loads(report.read_text())["images"]
+    assert len(images["created"]) == 2 and images["deregistered"] == []
+    assert set(images["left_behind"]) == set(images["created"])
+    for image_id in images["created"]:
+        assert f"cleanup: could not remove {image_id} (403 UnauthorizedOperation)" in run.stdout
+
+
+def test_ctrl_c_still_cleans_up(secrets: None) -> None:
+    service = Recording(slow=0.05)
+    for running in served_off_loopback(service):
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "createimage_contract",
+                "run",
+                "--endpoint",
+                running.url,
+                "--instance-id",
+                INSTANCE,
+                "--allow-resource-creation",
+                "--max-examples",
+                "50",
+                "--workers",
+                "1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + 20
+        while len(service.images) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(service.images) >= 3, "the run should have created images by now"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+        left = dict(service.images)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert left == {}, f"left behind: {sorted(left)}"
+    assert "cleanup: removed" in out
+
+
+def test_secrets_never_appear_in_any_output(secrets: None, tmp_path: Path) -> None:
+    wrong_code = on_code(
+        "InvalidAMIName.Malformed",
+        lambda a: Answer(
+            a.status, a.body.replace(b"InvalidAMIName.Malformed", b"InvalidParameterValue")
+        ),
+    )
+    service = Recording()
+    service_with_fault = Faulty(lambda f, a, s: wrong_code(f, a, s))
+    outputs: list[str] = []
+    for faulty_service in (service, service_with_fault):
+        for running in served_off_loopback(faulty_service):
+            files = {
+                name: tmp_path / f"{id(faulty_service)}-{name}"
+                for name in ("r.json", "r.xml", "b.json")
+            }
+            run = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "createimage_contract",
+                    "run",
+                    "--endpoint",
+                    running.url,
+                    "--instance-id",
+                    INSTANCE,
+                    "--rules",
+                    "valid,name.charset,dry-run",
+                    "--max-examples",
+                    "3",
+                    "--allow-resource-creation",
+                    "--report-json",
+                    str(files["r.json"]),
+                    "--junit-xml",
+                    str(files["r.xml"]),
+                    "--write-baseline",
+                    str(files["b.json"]),
+                    "--color",
+                    "always",
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                cwd=ROOT,
+            )
+            outputs += [run.stdout, run.stderr, *(f.read_text() for f in files.values())]
+    lint_file = tmp_path / "request.json"
+    lint_file.write_text(
+        json.dumps(
+            {
+                "url": "https://ec2.us-east-1.amazonaws.com/",
+                "method": "POST",
+                "headers": {
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "X-Amz-Credential": f"{ACCESS_KEY}/20261127/us-east-1/s3/aws4_request",
+                    "X-Amz-Security-Token": SESSION_TOKEN,
+                    "X-Amz-Signature": SECRET_KEY,
+                    "Authorization": f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/x",
+                },
+                "body": "Action=CreateImage&Version=2016-11-15&InstanceId=i-12345678&Name=abc",
+            }
+        )
+    )
+    for fmt in ("text", "json"):
+        lint = subprocess.run(
+            [sys.executable, "-m", "createimage_contract", "lint", str(lint_file), "--format", fmt],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+        )
+        assert lint.returncode == 1
+        outputs += [lint.stdout, lint.stderr]
+    signatures = service.signatures
+    assert signatures, "the service saw signed requests"
+    everything = "\n".join(outputs)
+    assert "ERROR: error-code x name.charset" in everything, "a failure with its request was shown"
+    assert "X-Amz-Security-Token: $AWS_SESSION_TOKEN" in everything
+    for secret in (ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, *signatures):
+        assert secret not in everything, f"{secret[:6]}... leaked"
