@@ -58,14 +58,27 @@ class Verdict:
 # --- baseline ----------------------------------------------------------------------------------
 
 
+MAX_BASELINE_BYTES = 10 * 1024 * 1024
+
+
 def load_baseline(path: Path) -> set[Key]:
+    """The known (check, rule) pairs; ``BaselineError`` says, in one line, why there are none."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        return {(entry["check"], entry["rule"]) for entry in document["known"]}
+        with path.open("rb") as stream:
+            data = stream.read(MAX_BASELINE_BYTES + 1)
     except OSError as error:
         raise BaselineError(f"{path}: cannot read ({error.strerror or error})") from None
-    except (ValueError, KeyError, TypeError) as error:
-        raise BaselineError(f"{path}: not a baseline ({error!r})") from None
+    if len(data) > MAX_BASELINE_BYTES:
+        raise BaselineError(f"{path}: larger than {MAX_BASELINE_BYTES // 1024 // 1024} MiB")
+    try:
+        document = json.loads(data.decode("utf-8"))
+        return {(str(entry["check"]), str(entry["rule"])) for entry in document["known"]}
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
+        # The kind of problem, not its text: that could quote the whole file.
+        wanted = '{"known": [{"check": ..., "rule": ...}]}'
+        raise BaselineError(
+            f"{path}: not a baseline ({type(error).__name__}; want {wanted})"
+        ) from None
 
 
 def write_baseline(path: Path, outcome: Outcome) -> None:

@@ -41,17 +41,23 @@ def open_target(
             yield Target(running.url, "reference", running.instance_id, region)
 
 
-def probe(endpoint: str, timeout: float) -> None:
-    """Fail fast and in one line when nothing listens at ``endpoint``."""
-    parts = urlsplit(endpoint)
+def check_url(endpoint: str) -> tuple[str, int]:
+    """The host and port of an http(s) URL; ``TargetError`` when it is not one."""
     try:
+        parts = urlsplit(endpoint)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        raise TargetError(f"{endpoint!r} has no valid port") from None
+        raise TargetError(f"--endpoint {endpoint!r} is not a URL with a valid port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TargetError(f"{endpoint!r} is not an http(s) URL")
+        raise TargetError(f"--endpoint {endpoint!r} is not an http(s) URL")
+    return parts.hostname, port
+
+
+def probe(endpoint: str, timeout: float) -> None:
+    """Fail fast and in one line when nothing listens at ``endpoint``."""
+    host, port = check_url(endpoint)
     try:
-        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+        socket.create_connection((host, port), timeout=timeout).close()
     except OSError as error:
         raise TargetError(f"cannot reach {endpoint}: {error.strerror or error}") from None
 

@@ -39,7 +39,10 @@ class NoCredentials(Exception):
 
 
 def is_loopback(endpoint: str) -> bool:
-    host = urlsplit(endpoint).hostname or ""
+    try:
+        host = urlsplit(endpoint).hostname or ""
+    except ValueError:
+        return False
     if host == "localhost":
         return True
     try:

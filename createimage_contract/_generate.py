@@ -179,7 +179,7 @@ def register(commands: Any) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    if args.instance_id and validate({"InstanceId": args.instance_id, "Name": "probe"}):
+    if args.instance_id is not None and validate({"InstanceId": args.instance_id, "Name": "probe"}):
         return error(
             "generate", f"--instance-id {args.instance_id!r} is not a well-formed instance id"
         )
@@ -189,8 +189,6 @@ def command(args: argparse.Namespace) -> int:
     kind = "invalid" if args.invalid else args.kind or "mixed"
     rule = None if args.invalid in (None, ALL_RULES) else args.invalid
     seed = new_seed() if args.seed is None else args.seed
-    if args.seed is None:
-        print(f"createimage-contract generate: seed {seed}", file=sys.stderr)
     request = Request(
         kind, rule, args.instance_id, tuple(args.taken_names), args.unique_names, args.count, seed
     )
@@ -198,6 +196,8 @@ def command(args: argparse.Namespace) -> int:
         drawn = examples(request)
     except ValueError as problem:
         return error("generate", str(problem))
+    if args.seed is None:  # only once the options held: a usage error stays one line
+        print(f"createimage-contract generate: seed {seed}", file=sys.stderr)
     line = writer(args.format, args.endpoint, args.region)
     write_out(lambda: write(drawn, line, sys.stdout))
     if args.stats:

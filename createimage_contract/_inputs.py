@@ -41,7 +41,9 @@ def read(source: str, form: InputForm = "auto") -> Input:
     if form == "form" or (form == "auto" and not _looks_like_json(source, text)):
         return Input(name, text, "form")
     document = _parse_json(name, text)
-    return Input(name, document, detect(document) if form == "auto" else form)
+    if form == "auto":  # JSON text holds parameters or an HTTP request, never a form body
+        form = "http" if detect(document) == "http" else "json"
+    return Input(name, document, form)
 
 
 def _looks_like_json(source: str, text: str) -> bool:
@@ -74,3 +76,5 @@ def _parse_json(name: str, text: str) -> Any:
         ) from None
     except RecursionError:
         raise InputError(f"{name}: JSON nested too deeply") from None
+    except ValueError as error:  # a number past Python's 4300-digit limit, say
+        raise InputError(f"{name}: not valid JSON ({str(error)[:80]})") from None

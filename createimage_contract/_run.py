@@ -173,7 +173,7 @@ def command(args: argparse.Namespace) -> int:
     from createimage_contract.conformance import _report
     from createimage_contract.conformance._checks import CHECK_IDS
     from createimage_contract.conformance._engine import Engine, Options
-    from createimage_contract.conformance._targets import TargetError, open_target
+    from createimage_contract.conformance._targets import TargetError, check_url, open_target
     from createimage_contract.conformance._transport import (
         NoCredentials,
         Transport,
@@ -182,11 +182,13 @@ def command(args: argparse.Namespace) -> int:
 
     from ._generate import new_seed
 
-    if args.instance_id and validate({"InstanceId": args.instance_id, "Name": "probe"}):
+    if args.instance_id is not None and validate({"InstanceId": args.instance_id, "Name": "probe"}):
         return error("run", f"--instance-id {args.instance_id!r} is not a well-formed instance id")
     try:
+        if args.endpoint is not None:
+            check_url(args.endpoint)
         credentials_for(args.endpoint or "http://127.0.0.1/")  # before anything is sent
-    except NoCredentials as problem:
+    except (TargetError, NoCredentials) as problem:
         return error("run", str(problem))
     try:
         baseline = _report.load_baseline(args.baseline) if args.baseline else set()
@@ -196,8 +198,9 @@ def command(args: argparse.Namespace) -> int:
     if not checks:
         return error("run", "no check is left to run after --exclude-checks")
     for report in (args.report_json, args.junit_xml, args.write_baseline):
-        if report is not None and not report.parent.is_dir():
-            return error("run", f"cannot write {report}: {report.parent} is not a folder")
+        if report is not None and (report.is_dir() or not report.parent.is_dir()):
+            folder = report if report.is_dir() else report.parent
+            return error("run", f"cannot write {report}: {folder} is a folder or missing")
     seed = new_seed() if args.seed is None else args.seed
     options = Options(
         args.max_examples,
@@ -250,7 +253,7 @@ def _rerun_command(args: argparse.Namespace) -> str:
 def serve_command(args: argparse.Namespace) -> int:
     from createimage_contract.conformance._reference import ReferenceService, serve
 
-    if args.instance_id and validate({"InstanceId": args.instance_id, "Name": "probe"}):
+    if args.instance_id is not None and validate({"InstanceId": args.instance_id, "Name": "probe"}):
         return error("serve", f"{args.instance_id!r} is not a well-formed instance id")
     service = ReferenceService([args.instance_id] if args.instance_id else [])
     try:

@@ -114,6 +114,18 @@ def _is_number(value: Any) -> bool:
     return type(value) is int or type(value) is float
 
 
+def _typed(type_check: Collect, rest: Collect) -> Collect:
+    """A value of the wrong type is reported once: for its type, not also for its bounds."""
+
+    def collect(instance: Any, location: Location, out: list[Failure]) -> None:
+        before = len(out)
+        type_check(instance, location, out)
+        if len(out) == before:
+            rest(instance, location, out)
+
+    return collect
+
+
 REDACTED = "<redacted>"
 
 
@@ -197,13 +209,15 @@ class _Compiler:
             return _leaf(lambda _: False, inherited_rule, lambda _: "is not allowed here")
         rule = schema.get("x-rule", inherited_rule)
         message = schema.get("x-message")
-        collect = _all_of(
-            [
-                part
-                for keyword, value in schema.items()
-                if (part := self._keyword(keyword, value, schema, rule, message)) is not None
-            ]
-        )
+        parts = {
+            keyword: part
+            for keyword, value in schema.items()
+            if (part := self._keyword(keyword, value, schema, rule, message)) is not None
+        }
+        typed = parts.pop("type", None)
+        collect = _all_of(list(parts.values()))
+        if typed is not None:
+            collect = _typed(typed, collect)
         return _redacting(collect) if schema.get("x-secret") else collect
 
     def _keyword(

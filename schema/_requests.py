@@ -68,7 +68,11 @@ def _from_http(request: Any) -> dict[str, Any]:
             f"an HTTP request has only url, method, headers, body; not {min(unknown)}"
         )
     url = _field(request, "url", str, "")
-    pairs = _wire.parse_form(urlsplit(url).query) if url else []
+    try:
+        query = urlsplit(url).query
+    except ValueError as problem:
+        raise FormatError(f"url {url[:80]!r} is not a URL ({problem})") from None
+    pairs = _wire.parse_form(query) if url else []
     body = request.get("body")
     if isinstance(body, dict):
         pairs += _wire.encode_pairs(body)  # API names become wire names; wire names stay
