@@ -72,7 +72,8 @@ class Exchange:
 
     @property
     def answered(self) -> bool:
-        return self.response.status is not None
+        """A whole answer came: a status, and a body read to its end or to the cap."""
+        return self.response.status is not None and self.response.error is None
 
     @property
     def expected(self) -> str:
@@ -108,6 +109,9 @@ def response(x: Exchange) -> None:
         raise Failed(f"no answer: {x.response.error}")
     if x.response.throttled:
         raise Failed(f"still throttled after {x.response.retries} retries ({x.response.status})")
+    length = x.response.headers.get("content-length")
+    if length is not None and not length.strip().isdigit():
+        raise Failed(f"Content-Length {length[:40]!r} is not a number of bytes")
     if x.response.truncated:
         raise Failed(f"the answer is larger than the cap of {len(x.response.body)} bytes")
 

@@ -46,6 +46,8 @@ from ._transport import Response, Sent, Transport, is_loopback
 VALID = "valid"
 DRY_RUN = "dry-run"
 DUPLICATE = "name.duplicate"
+SILENT_LIMIT = 10
+"""Requests in a row without an answer after which the run stops: the target is gone."""
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,12 @@ class Engine:
             with private_home(), _shrink_budget(self.options.shrink_seconds):
                 for rule_id, names in zip(chosen, _name_starts(len(chosen)), strict=True):
                     self._merge(rule_id, session.run(rule_id, names))
+                    if session.gone:
+                        self.outcome.notes.append(
+                            f"the run stopped after {rule_id}: the target did not answer "
+                            f"{SILENT_LIMIT} requests in a row"
+                        )
+                        break
         finally:
             self.outcome.created = list(session.created)
             if not is_loopback(self.target.endpoint) and session.created:
@@ -306,6 +314,9 @@ class _Session:
         self._lock = threading.RLock()  # exchanges run in several threads while exploring
         self.created: dict[str, None] = {}
         """Image ids answered, in order, over every category of the run."""
+        self._silent = 0
+        self.gone = False
+        """The target stopped answering: nothing more is sent."""
         self.outcome = Outcome(target, options.seed)
 
     def run(self, rule_id: str, name_start: int) -> Outcome:
@@ -319,7 +330,8 @@ class _Session:
         self.outcome.rules[rule_id] = RuleStats()
         category = _category(rule_id, self.target, name_source(name_start))
         self._explore(category)
-        if self.outcome.findings:
+        # A missing answer does not depend on the request: shrinking it only waits longer.
+        if any(f.check != "response" for f in self.outcome.findings.values()) and not self.gone:
             self._shrink(category)
         return self.outcome
 
@@ -343,6 +355,8 @@ class _Session:
             @hypothesis_seed(self.options.seed)
             @given(category.strategy)
             def explore(example: Example) -> None:
+                if self.gone:
+                    return
                 slots.acquire()
                 sent = pool.submit(self._try, category, example)
                 sent.add_done_callback(lambda _: slots.release())
@@ -373,6 +387,8 @@ class _Session:
                 self._note(f"{category.rule}: the run stopped early: {error!r}")
 
     def _try(self, category: Category, example: Example) -> list[_CheckFailure]:
+        if self.gone:
+            return []  # nothing more is sent to a target that stopped answering
         exchanges = self._exchanges(category, example)
         return [failure for x in exchanges for failure in self._judge(category, x)]
 
@@ -390,6 +406,9 @@ class _Session:
 
     def _exchange(self, rule_id: str, example: Example) -> Exchange:
         sent, response = self.transport.send(example.form)
+        with self._lock:
+            self._silent = self._silent + 1 if response.status is None else 0
+            self.gone = self.gone or self._silent >= SILENT_LIMIT
         exchange = Exchange(rule_id, example, sent, response, self._describe)
         image_id = _xml.path_text(exchange.root, "imageId") if response.status == 200 else None
         if image_id:

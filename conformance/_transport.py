@@ -9,11 +9,15 @@ can fail to get an answer (refused, reset, timed out) comes back as a ``Response
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
+import socket
+import threading
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
@@ -27,7 +31,8 @@ LOOPBACK_CREDENTIALS = ("AKIDLOOPBACKTESTING", "loopback-test-secret-key")
 """Fixed credentials for loopback targets: real keys are never sent to a local server."""
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEADLINE_TIMEOUTS = 3
-"""A whole answer must arrive within this many timeouts, however it trickles in."""
+"""A whole answer (status line, headers, body) must arrive within this many timeouts,
+however it trickles in."""
 MAX_BACKOFF_S = 5.0
 THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
 SECRET_HEADERS = ("authorization", "x-amz-security-token")
@@ -155,9 +160,15 @@ class Transport:
         # urllib3 itself, not requests on top of it: a quarter less time per request, which
         # matters when every generated example is one. No retries, no redirects, no proxies
         # from the environment: the answer seen is the answer given.
-        self._pool = urllib3.PoolManager(
-            maxsize=16, retries=False, timeout=urllib3.Timeout(connect=timeout, read=timeout)
+        self._pool = urllib3.connectionpool.connection_from_url(
+            endpoint,
+            maxsize=16,
+            retries=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
         )
+        self._pool.ConnectionCls = _watched(self._pool.ConnectionCls)
+        parts = urlsplit(endpoint)
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
     @classmethod
     def from_spec(cls, spec: TransportSpec) -> Transport:
@@ -212,36 +223,51 @@ class Transport:
         return min(wait, MAX_BACKOFF_S)
 
     def _post_once(self, headers: dict[str, str], body: bytes) -> Response:
+        """One request; a timer cuts its connection at the deadline, however the server
+        dribbles the status line, the headers or the body."""
+        watch = _Watch()
+        _watching.watch = watch
+        timer = threading.Timer(self._deadline, watch.cut)
+        timer.daemon = True
+        timer.start()
         try:
-            answer = self._pool.request(
-                "POST",
-                self.endpoint,
-                body=body,
-                headers=headers,
-                preload_content=False,
-                redirect=False,
-            )
-        except urllib3.exceptions.TimeoutError:
-            return Response(None, error=f"no answer within {self._timeout:g} s")
-        except urllib3.exceptions.NewConnectionError as error:
-            return Response(None, error=f"connection failed: {_reason(error)}")
+            response = self._exchange(headers, body)
+            if watch.was_cut:  # an answer cut short can still look whole to http.client
+                return Response(None, error=f"the answer took over {self._deadline:g} s")
+            return response
         except (urllib3.exceptions.HTTPError, OSError) as error:
+            if watch.was_cut:
+                return Response(None, error=f"the answer took over {self._deadline:g} s")
+            if isinstance(error, urllib3.exceptions.TimeoutError):
+                return Response(None, error=f"no answer within {self._timeout:g} s")
+            if isinstance(error, urllib3.exceptions.NewConnectionError):
+                return Response(None, error=f"connection failed: {_reason(error)}")
             return Response(None, error=f"broken answer: {_reason(error)}")
+        finally:
+            timer.cancel()
+            _watching.watch = None
+
+    def _exchange(self, headers: dict[str, str], body: bytes) -> Response:
+        answer = self._pool.urlopen(
+            "POST",
+            self._path,
+            body=body,
+            headers=headers,
+            preload_content=False,
+            redirect=False,
+            retries=False,
+        )
         names = {name.lower(): value for name, value in answer.headers.items()}
         try:
             content, truncated = self._read(answer)
-        except _TooSlow:
-            answer.close()
-            return Response(
-                answer.status, names, error=f"the answer took over {self._deadline:g} s"
-            )
-        except urllib3.exceptions.TimeoutError:
-            answer.close()
-            return Response(
-                answer.status, names, error=f"the answer stalled for {self._timeout:g} s"
-            )
         except (urllib3.exceptions.HTTPError, OSError) as error:
             answer.close()
+            if _watching.watch is not None and _watching.watch.was_cut:
+                raise
+            if isinstance(error, urllib3.exceptions.TimeoutError):
+                return Response(
+                    answer.status, names, error=f"the answer stalled for {self._timeout:g} s"
+                )
             return Response(answer.status, names, error=f"broken answer: {_reason(error)}")
         if truncated:
             answer.close()  # the rest was never read: the connection cannot be reused
@@ -250,8 +276,7 @@ class Transport:
         return Response(answer.status, names, content, truncated)
 
     def _read(self, answer: urllib3.BaseHTTPResponse) -> tuple[bytes, bool]:
-        """The body, up to the cap, within the deadline, however the server dribbles it."""
-        started = time.monotonic()
+        """The body, up to the cap."""
         chunks: list[bytes] = []
         size = 0
         while chunk := answer.read1(65536):
@@ -259,16 +284,43 @@ class Transport:
             size += len(chunk)
             if size > self._max_bytes:
                 return b"".join(chunks)[: self._max_bytes], True
-            if time.monotonic() - started > self._deadline:
-                raise _TooSlow
         return b"".join(chunks), False
 
     def close(self) -> None:
-        self._pool.clear()
+        self._pool.close()
 
 
-class _TooSlow(Exception):
-    """The answer kept coming, too slowly to finish within the deadline."""
+class _Watch:
+    """The connection a request goes out on, so that a timer can cut it at the deadline."""
+
+    def __init__(self) -> None:
+        self.connection: Any = None
+        self.was_cut = False
+        self._lock = threading.Lock()
+
+    def cut(self) -> None:
+        with self._lock:
+            self.was_cut = True
+            sock = getattr(self.connection, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+_watching = threading.local()
+
+
+def _watched(connection_class: Any) -> Any:
+    """``connection_class``, telling the request's watch which connection it goes out on."""
+
+    class Watched(connection_class):  # type: ignore[misc]
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            watch = getattr(_watching, "watch", None)
+            if watch is not None:
+                watch.connection = self
+            return super().request(*args, **kwargs)
+
+    return Watched
 
 
 def _error_code(body: bytes) -> str | None:

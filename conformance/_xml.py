@@ -28,13 +28,33 @@ class XmlProblem(ValueError):
     """An answer that is not acceptable XML: not well-formed, or carrying a DTD."""
 
 
+_WIDE_ENCODINGS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+_DTD = "declares a DOCTYPE (a DTD); not followed"
+
+
 def parse(body: bytes) -> Element:
-    if _DOCTYPE.search(body):
-        raise XmlProblem("declares a DOCTYPE (a DTD); not followed")
+    if _declares_doctype(body):
+        raise XmlProblem(_DTD)
     try:
-        return etree.fromstring(body, _PARSER)
+        root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as error:
-        raise XmlProblem(f"is not well-formed XML ({error.msg})") from None
+        raise XmlProblem(f"is not well-formed XML ({' '.join(str(error.msg).split())})") from None
+    if root.getroottree().docinfo.internalDTD is not None:  # a DOCTYPE the search missed
+        raise XmlProblem(_DTD)
+    return root
+
+
+def _declares_doctype(body: bytes) -> bool:
+    """Whether ``body`` declares a DOCTYPE, in UTF-8 or in a UTF-16/32 that hides it from a
+    byte search (so that the parser never even reads the DTD)."""
+    if _DOCTYPE.search(body):
+        return True
+    if b"\x00" not in body[:4]:
+        return False
+    return any(
+        "<!doctype" in body[: 1 << 16].decode(encoding, errors="ignore").lower()
+        for encoding in _WIDE_ENCODINGS
+    )
 
 
 def local_name(element: Element) -> str:

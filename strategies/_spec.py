@@ -114,7 +114,7 @@ def _pattern(pattern: str, spec: Spec) -> None:
 def _negation(schema: Any, spec: Spec) -> None:
     if schema == {} or schema is True:
         spec.never = True
-    elif set(schema) <= {"pattern", "description"} and "pattern" in schema:
+    elif set(schema) <= {"pattern", "description", "type"} and "pattern" in schema:
         spec.forbidden.append(schema["pattern"])
     else:
         raise ValueError(f"the strategies cannot negate {schema!r}")
