@@ -10,11 +10,12 @@ from ._checks import CHECK_IDS
 from ._engine import Engine, Finding, Options, Outcome, Target
 from ._reference import ReferenceService, Running, serve
 from ._targets import TargetError, open_target
-from ._transport import Transport, credentials_for
+from ._transport import NoCredentials, Transport, credentials_for
 
 __all__ = [
     "CHECK_IDS",
     "Finding",
+    "NoCredentials",
     "Options",
     "Outcome",
     "ReferenceService",
@@ -35,7 +36,13 @@ def run(
     options: Options | None = None,
     timeout: float = 10.0,
 ) -> Outcome:
-    """A conformance run against ``endpoint`` (or the embedded ``target``); its outcome."""
+    """A conformance run against ``endpoint`` (or the embedded ``target``); its outcome.
+
+    Raises ``TargetError`` or ``NoCredentials`` when the run cannot be made; credentials are
+    looked for before anything is sent.
+    """
+    if endpoint is not None:
+        credentials_for(endpoint)
     with open_target(target, endpoint, instance_id, region, timeout) as opened:
         transport = Transport(
             opened.endpoint, opened.region, credentials_for(opened.endpoint), timeout
