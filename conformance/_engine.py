@@ -186,7 +186,7 @@ class Engine:
         self.options = options
         self.listeners = listeners
         self.outcome = Outcome(target, options.seed)
-        self.outcome.signed_with_token = transport.spec.credentials[2] is not None
+        self.outcome.signed_with_token = transport.uses_session_token
 
     def run(self) -> Outcome:
         """The run; off loopback, whatever it created is deregistered at the end, also when

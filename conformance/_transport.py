@@ -28,6 +28,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from createimage_contract._curl import FORM_CONTENT_TYPE
+from createimage_contract.schema import document
 
 LOOPBACK_CREDENTIALS = ("AKIDLOOPBACKTESTING", "loopback-test-secret-key")
 """Fixed credentials for loopback targets: real keys are never sent to a local server."""
@@ -36,7 +37,7 @@ DEADLINE_TIMEOUTS = 3
 """A whole answer (status line, headers, body) must arrive within this many timeouts,
 however it trickles in."""
 MAX_BACKOFF_S = 5.0
-THROTTLING_CODES = frozenset({"RequestLimitExceeded", "Throttling", "ThrottlingException"})
+THROTTLING_CODES = frozenset(document("responses.schema.json")["x-throttling-codes"])
 SECRET_HEADERS = ("authorization", "x-amz-security-token")
 REDACTED = "<redacted>"
 
@@ -116,19 +117,6 @@ class Response:
         return report
 
 
-@dataclass(frozen=True)
-class TransportSpec:
-    """What a transport is made of, in a form that can go to another process."""
-
-    endpoint: str
-    region: str
-    credentials: tuple[str, str, str | None]
-    timeout: float
-    max_bytes: int
-    retries: int
-    backoff_s: float
-
-
 class Transport:
     """One endpoint, one region, one set of credentials, one connection pool."""
 
@@ -144,15 +132,7 @@ class Transport:
     ) -> None:
         self.endpoint = endpoint
         self.region = region
-        self.spec = TransportSpec(
-            endpoint,
-            region,
-            (credentials.access_key, credentials.secret_key, credentials.token),
-            timeout,
-            max_bytes,
-            retries,
-            backoff_s,
-        )
+        self.uses_session_token = credentials.token is not None
         self._signer = SigV4Auth(credentials, "ec2", region)
         self._timeout = timeout
         self._deadline = timeout * DEADLINE_TIMEOUTS
@@ -171,19 +151,6 @@ class Transport:
         self._pool.ConnectionCls = _watched(self._pool.ConnectionCls)
         parts = urlsplit(endpoint)
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-    @classmethod
-    def from_spec(cls, spec: TransportSpec) -> Transport:
-        credentials = Credentials(*spec.credentials)
-        return cls(
-            spec.endpoint,
-            spec.region,
-            credentials,
-            spec.timeout,
-            spec.max_bytes,
-            spec.retries,
-            spec.backoff_s,
-        )
 
     def signed(self, form: str) -> tuple[dict[str, str], bytes]:
         """The headers and body of ``form`` as a signed request."""

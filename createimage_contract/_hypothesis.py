@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,10 +19,3 @@ def private_home() -> Iterator[None]:
             yield
         finally:
             set_hypothesis_home_dir(None)
-
-
-def enter_private_home() -> None:
-    """``private_home`` for the rest of this process (a worker): removed when it exits."""
-    home = tempfile.mkdtemp(prefix="createimage-contract-")
-    set_hypothesis_home_dir(home)
-    atexit.register(shutil.rmtree, home, ignore_errors=True)
