@@ -48,6 +48,17 @@ class Recording(ReferenceService):
         return {m for a in self.authorizations for m in re.findall(r"Signature=([0-9a-f]+)", a)}
 
 
+def command(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The real command, in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "createimage_contract", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+
+
 def served_off_loopback(service: ReferenceService) -> Iterator[Running]:
     with serve(service, host=OFF_LOOPBACK) as running:
         yield running
@@ -155,28 +166,19 @@ def test_images_that_cannot_be_removed_are_reported(secrets: None, tmp_path: Pat
     service = Faulty(refuse_deregistration)
     for running in served_off_loopback(service):
         report = tmp_path / "report.json"
-        run = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "createimage_contract",
-                "run",
-                "--endpoint",
-                running.url,
-                "--instance-id",
-                INSTANCE,
-                "--rules",
-                "valid",
-                "--max-examples",
-                "2",
-                "--allow-resource-creation",
-                "--report-json",
-                str(report),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=ROOT,
+        run = command(
+            "run",
+            "--endpoint",
+            running.url,
+            "--instance-id",
+            INSTANCE,
+            "--rules",
+            "valid",
+            "--max-examples",
+            "2",
+            "--allow-resource-creation",
+            "--report-json",
+            str(report),
         )
     images = json.loads(report.read_text())["images"]
     assert len(images["created"]) == 2 and images["deregistered"] == []
@@ -238,34 +240,25 @@ def test_secrets_never_appear_in_any_output(secrets: None, tmp_path: Path) -> No
                 name: tmp_path / f"{id(faulty_service)}-{name}"
                 for name in ("r.json", "r.xml", "b.json")
             }
-            run = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "createimage_contract",
-                    "run",
-                    "--endpoint",
-                    running.url,
-                    "--instance-id",
-                    INSTANCE,
-                    "--rules",
-                    "valid,name.charset,dry-run",
-                    "--max-examples",
-                    "3",
-                    "--allow-resource-creation",
-                    "--report-json",
-                    str(files["r.json"]),
-                    "--junit-xml",
-                    str(files["r.xml"]),
-                    "--write-baseline",
-                    str(files["b.json"]),
-                    "--color",
-                    "always",
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-                cwd=ROOT,
+            run = command(
+                "run",
+                "--endpoint",
+                running.url,
+                "--instance-id",
+                INSTANCE,
+                "--rules",
+                "valid,name.charset,dry-run",
+                "--max-examples",
+                "3",
+                "--allow-resource-creation",
+                "--report-json",
+                str(files["r.json"]),
+                "--junit-xml",
+                str(files["r.xml"]),
+                "--write-baseline",
+                str(files["b.json"]),
+                "--color",
+                "always",
             )
             outputs += [run.stdout, run.stderr, *(f.read_text() for f in files.values())]
     lint_file = tmp_path / "request.json"
@@ -286,13 +279,7 @@ def test_secrets_never_appear_in_any_output(secrets: None, tmp_path: Path) -> No
         )
     )
     for fmt in ("text", "json"):
-        lint = subprocess.run(
-            [sys.executable, "-m", "createimage_contract", "lint", str(lint_file), "--format", fmt],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=ROOT,
-        )
+        lint = command("lint", str(lint_file), "--format", fmt)
         assert lint.returncode == 1
         outputs += [lint.stdout, lint.stderr]
     signatures = service.signatures
