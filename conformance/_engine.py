@@ -10,6 +10,7 @@ It emits events as it goes; the reporters consume them.
 
 from __future__ import annotations
 
+import gc
 import random
 import threading
 import time
@@ -65,9 +66,10 @@ class Options:
     """Examples per category (the shrinking of a failure sends more)."""
     seed: int = 0
     checks: tuple[str, ...] = tuple(check.id for check in CHECKS)
-    workers: int = 4
+    workers: int | None = None
     """Requests in flight while exploring: the next example is generated while they are
-    answered. Shrinking a failure sends one request at a time."""
+    answered. Shrinking a failure sends one request at a time. ``None``: ``REMOTE_WORKERS``,
+    or one against an embedded target (see ``in_flight``)."""
     shrink_seconds: float = 5.0
     """How long Hypothesis may shrink one category's failures."""
     rules: tuple[str, ...] | None = None
@@ -75,6 +77,20 @@ class Options:
     allow_resource_creation: bool = False
     """Off loopback, send valid requests without DryRun (they create images, which the run
     deregisters at the end)."""
+
+
+REMOTE_WORKERS = 4
+EMBEDDED_KINDS = ("reference", "moto")
+"""Targets that ``run`` serves from its own process."""
+
+
+def in_flight(options: Options, target: Target) -> int:
+    """The requests in flight: as asked, else one against an embedded target, which shares
+    this process and its interpreter lock (requests in flight there only add thread switches:
+    measured, a tenth slower), and ``REMOTE_WORKERS`` against anything else."""
+    if options.workers is not None:
+        return options.workers
+    return 1 if target.kind in EMBEDDED_KINDS else REMOTE_WORKERS
 
 
 @dataclass(frozen=True)
@@ -175,8 +191,8 @@ def _category(rule_id: str, target: Target, names: UniqueNames) -> Category:
 
 
 class Engine:
-    """Runs the categories, in this process or in ``options.workers`` processes, merges what
-    each found into one ``Outcome``, and tells the listeners as it goes."""
+    """Runs the categories one after the other, merges what each found into one ``Outcome``,
+    and tells the listeners as it goes."""
 
     def __init__(
         self, target: Target, transport: Transport, options: Options, listeners: list[Listener]
@@ -196,7 +212,7 @@ class Engine:
         started = time.perf_counter()
         session = _Session(self.target, self.options, self.transport)
         try:
-            with private_home(), _shrink_budget(self.options.shrink_seconds):
+            with private_home(), _shrink_budget(self.options.shrink_seconds), _frozen_heap():
                 for rule_id, names in zip(chosen, _name_starts(len(chosen)), strict=True):
                     self._merge(rule_id, session.run(rule_id, names))
                     if session.gone:
@@ -310,6 +326,7 @@ class _Session:
         self.options = options
         self.transport = transport
         self.checks = [check for check in CHECKS if check.id in options.checks]
+        self.workers = in_flight(options, target)
         self._describes: bool | None = None
         self._lock = threading.RLock()  # exchanges run in several threads while exploring
         self.created: dict[str, None] = {}
@@ -322,7 +339,7 @@ class _Session:
     def run(self, rule_id: str, name_start: int) -> Outcome:
         """What one category found; the session starts a new outcome for each.
 
-        First the examples are explored with ``options.workers`` requests in flight, the next
+        First the examples are explored with ``self.workers`` requests in flight, the next
         example generated while the last is answered; a category where something failed is
         then run again, one request at a time, so that Hypothesis can shrink each failure.
         """
@@ -347,9 +364,9 @@ class _Session:
         )
 
     def _explore(self, category: Category) -> None:
-        slots = threading.BoundedSemaphore(self.options.workers)
+        slots = threading.BoundedSemaphore(self.workers)
         pending: list[Future[list[_CheckFailure]]] = []
-        with ThreadPoolExecutor(self.options.workers) as pool:
+        with ThreadPoolExecutor(self.workers) as pool:
 
             @self._settings(Phase.generate)
             @hypothesis_seed(self.options.seed)
@@ -569,3 +586,16 @@ def _shrink_budget(seconds: float) -> Iterator[None]:
         yield
     finally:
         hypothesis_engine.MAX_SHRINKING_SECONDS = before
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """The objects alive when the run starts are left out of the collector's passes while it
+    goes: they are many (botocore's models, Hypothesis, the compiled contract) and outlive the
+    run, yet each full collection walked them all again (measured: a run was about a tenth
+    slower without this)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

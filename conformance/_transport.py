@@ -291,7 +291,10 @@ class _Watchdog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="deadlines", daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            # Waking the thread costs a switch per request; it only needs to know of a watch
+            # that is now the earliest (it sleeps until the earliest, then looks again).
+            if self._due[0][2] is watch:
+                self._wake.notify()
         return watch
 
     def _run(self) -> None:

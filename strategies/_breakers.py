@@ -15,13 +15,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from createimage_contract.schema._ecma import compile_pattern, translate
+from createimage_contract.schema._ecma import compile_pattern
 from createimage_contract.schema._shapes import Shape, parameters
 
 from ._examples import Draft
 from ._sites import ANY_ITEM, Path, Site, member_schema
 from ._spec import Spec, flatten
-from ._values import TEXT, alphabet, avoider, integers, lengths, many, valid
+from ._values import TEXT, alphabet, avoider, integers, lengths, many, matching, valid
 
 Break = Callable[[st.DrawFn, Draft], None]
 
@@ -244,7 +244,7 @@ def _mutated(pattern: str) -> st.SearchStrategy[str]:
         ]
         return [c for c in dict.fromkeys(candidates) if search(c) is None]
 
-    return st.from_regex(translate(pattern), fullmatch=True).map(variants).flatmap(st.sampled_from)
+    return matching(pattern).map(variants).flatmap(st.sampled_from)
 
 
 def _negation(site: Site) -> Break:
@@ -252,8 +252,8 @@ def _negation(site: Site) -> Break:
     if not site.value or site.value == {}:
         return _set(site, st.text(TEXT, max_size=24))  # a member that must be absent
     low, high, _ = lengths(spec)
-    matching = st.from_regex(translate(site.value["pattern"]), fullmatch=True)
-    return _set(site, matching.map(lambda s: s[: max(high, low)]))
+    matches = matching(site.value["pattern"])
+    return _set(site, matches.map(lambda s: s[: max(high, low)]))
 
 
 def _bound(site: Site) -> Break:
@@ -302,7 +302,7 @@ def _unknown(site: Site) -> Break:
     def unknown(name: str) -> bool:
         return name not in shape.members and name.split(".")[0] not in shape.by_wire_name
 
-    invented = st.from_regex(r"\A[A-Z][A-Za-z]{2,15}\Z").map(
+    invented = st.from_regex(r"\A[A-Z][A-Za-z]{2,15}\Z", alphabet=TEXT).map(
         lambda n: n if unknown(n) else n + "Xyz"
     )
     names = st.one_of(st.sampled_from([n for n in UNKNOWN_NAMES if unknown(n)]), invented)

@@ -14,7 +14,12 @@ import pytest
 
 from createimage_contract.conformance import Options, ReferenceService, run, serve
 from createimage_contract.conformance._checks import CHECK_IDS
-from createimage_contract.conformance._engine import category_names
+from createimage_contract.conformance._engine import (
+    REMOTE_WORKERS,
+    Target,
+    category_names,
+    in_flight,
+)
 from createimage_contract.conformance._reference import Answer, new_image_id
 
 INSTANCE = "i-0123456789abcdef0"
@@ -295,8 +300,11 @@ class Slow(ReferenceService):
                 self.busy -= 1
 
 
-@pytest.mark.parametrize(("workers", "at_once"), [(1, {1}), (4, {3, 4})])
-def test_workers_are_requests_in_flight_while_exploring(workers: int, at_once: set[int]) -> None:
+@pytest.mark.parametrize(("workers", "at_once"), [(1, {1}), (4, {3, 4}), (None, {3, 4})])
+def test_workers_are_requests_in_flight_while_exploring(
+    workers: int | None, at_once: set[int]
+) -> None:
+    """``None`` is the default: an endpoint (this one is outside the run) gets four."""
     service = Slow()
     with serve(service) as running:
         outcome = run(
@@ -306,3 +314,12 @@ def test_workers_are_requests_in_flight_while_exploring(workers: int, at_once: s
         )
     assert outcome.findings == {} and outcome.rules["name.length"].sent == 20
     assert service.most_at_once in at_once
+
+
+@pytest.mark.parametrize(
+    ("kind", "default"), [("reference", 1), ("moto", 1), ("endpoint", REMOTE_WORKERS)]
+)
+def test_an_embedded_target_gets_one_request_in_flight_unless_told(kind: str, default: int) -> None:
+    target = Target("http://127.0.0.1:8000/", kind, INSTANCE)
+    assert in_flight(Options(), target) == default
+    assert in_flight(Options(workers=3), target) == 3
