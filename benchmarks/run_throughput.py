@@ -22,6 +22,13 @@ A third measure runs the same conformance run with ``--workers 4`` (the default 
 remote endpoint: four requests in flight while the next example is generated) on a fresh
 server, for comparison with the default against the embedded reference (one in flight).
 
+A fourth measure is the run's own work alone: the same run (same seed, same categories) with
+no checks, through a transport that sends nothing and answers every request at once with one
+small error answer. What it takes is Hypothesis generating the examples and the engine around
+them. The run also makes the loop's round trips, on the same core as the in-process server,
+so a ratio of 0.5 (a run in twice the loop's time) needs that own work to take about the
+loop's time or less; the script prints the quotient own work / loop beside the ratio.
+
 Each is the best of R rounds (3 unless ``--repeat`` says otherwise), timed with
 ``time.perf_counter``. It prints both rates, the ratio run / loop, the wall time of the run in
 each round, the Python and Hypothesis versions and ``os.cpu_count()``.
@@ -46,7 +53,13 @@ import requests
 
 from createimage_contract.conformance import Options, Outcome, Target, serve
 from createimage_contract.conformance._engine import REMOTE_WORKERS, Engine, in_flight
-from createimage_contract.conformance._transport import Response, Sent, Transport, credentials_for
+from createimage_contract.conformance._transport import (
+    Response,
+    Sent,
+    Transport,
+    credentials_for,
+    redact,
+)
 
 SEED = 0
 RATIO_GOAL = 0.5
@@ -68,6 +81,24 @@ class RecordingTransport(Transport):
         sent, response = super().send(form)
         self.statuses[response.status] += 1
         return sent, response
+
+
+class AnsweringTransport(Transport):
+    """Sends nothing: every request gets the same small error answer at once."""
+
+    ANSWER = Response(
+        400,
+        {"content-type": "text/xml;charset=UTF-8"},
+        b"<Response><Errors><Error><Code>InvalidParameterValue</Code><Message>x</Message>"
+        b"</Error></Errors><RequestID>r</RequestID></Response>",
+    )
+
+    def __init__(self, endpoint: str, region: str) -> None:
+        super().__init__(endpoint, region, credentials_for(endpoint), TIMEOUT_S)
+
+    def send(self, form: str) -> tuple[Sent, Response]:
+        headers, _ = self.signed(form)
+        return Sent("POST", self.endpoint, redact(headers), form), self.ANSWER
 
 
 @dataclass(frozen=True)
@@ -103,6 +134,15 @@ def conformance_run(running_url: str, instance_id: str, options: Options) -> Run
     finally:
         transport.close()
     return RunRound(outcome, wall, transport.forms, transport.statuses)
+
+
+def own_work(options: Options) -> Outcome:
+    """A run with no HTTP, no server and no checks: generation and the engine."""
+    url = "http://127.0.0.1:9/"
+    target = Target(url, "reference", "i-0123456789abcdef0", REGION)
+    transport = AnsweringTransport(url, REGION)
+    bare = dataclasses.replace(options, checks=())
+    return Engine(target, transport, bare, []).run()
 
 
 def replay(url: str, forms: list[str]) -> LoopRound:
@@ -149,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[RunRound] = []
     loops: list[LoopRound] = []
     in_flight_runs: list[RunRound] = []
+    own: list[Outcome] = []
     for _ in range(repeat):
         with serve() as running:
             run = conformance_run(running.url, running.instance_id, options)
@@ -157,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         with serve() as running:
             remote = dataclasses.replace(options, workers=REMOTE_WORKERS)
             in_flight_runs.append(conformance_run(running.url, running.instance_id, remote))
+        own.append(own_work(options))
 
     best_run = max(runs, key=lambda r: r.rate)
     best_loop = max(loops, key=lambda r: r.rate)
@@ -201,6 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     verdict = "met" if ratio >= RATIO_GOAL else "NOT met"
     print(f"ratio run / loop: {ratio:.2f} (goal >= {RATIO_GOAL:.1f}: {verdict})")
+    fastest = min(own, key=lambda outcome: outcome.duration_s)
+    own_s = fastest.duration_s
+    print(
+        f"the run's own work:     {own_s:.2f} s for {fastest.requests} examples "
+        f"({own_s / fastest.requests * 1e3:.2f} ms each: generation and the engine, no HTTP, "
+        f"no checks); own work / loop = {own_s / best_loop.seconds:.2f} (a ratio of 0.5 needs "
+        "about 1 or less)"
+    )
     best_remote = max(in_flight_runs, key=lambda r: r.rate)
     remote_ratio = best_remote.rate / best_loop.rate
     print(
