@@ -593,7 +593,11 @@ def _frozen_heap() -> Iterator[None]:
     """The objects alive when the run starts are left out of the collector's passes while it
     goes: they are many (botocore's models, Hypothesis, the compiled contract) and outlive the
     run, yet each full collection walked them all again (measured against the reference: a
-    run was about 5% slower without this)."""
+    run was about 5% slower without this). A host that froze its heap itself (a server that
+    forks) keeps it as it was: the run then leaves the collector alone."""
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield

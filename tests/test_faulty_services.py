@@ -3,6 +3,7 @@ named by the right check and rule, and nothing else is reported."""
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 import time
@@ -323,3 +324,23 @@ def test_an_embedded_target_gets_one_request_in_flight_unless_told(kind: str, de
     target = Target("http://127.0.0.1:8000/", kind, INSTANCE)
     assert in_flight(Options(), target) == default
     assert in_flight(Options(workers=3), target) == 3
+
+
+def test_a_run_leaves_the_collector_as_it_found_it() -> None:
+    def small_run() -> None:
+        with serve() as running:
+            run(
+                endpoint=running.url,
+                instance_id=running.instance_id,
+                options=Options(max_examples=2, seed=1, rules=("valid",)),
+            )
+
+    assert gc.get_freeze_count() == 0
+    small_run()
+    assert gc.get_freeze_count() == 0  # what the run froze, it thawed
+    gc.freeze()  # a host that froze its own heap (a server about to fork) keeps it frozen
+    try:
+        small_run()
+        assert gc.get_freeze_count() > 0  # a thaw empties the permanent generation
+    finally:
+        gc.unfreeze()
