@@ -224,12 +224,12 @@ def _broken(
         return st.tuples(drafts, st.sampled_from(sorted(service.taken_names))).map(
             lambda pair: finish(_with(pair[0], "Name", pair[1]), service)
         )
-    breaks = [b for site in sites_of(rule_id) if (b := breaker(site)) is not None]
+    breaks = st.sampled_from([b for site in sites_of(rule_id) if (b := breaker(site)) is not None])
 
     @st.composite
     def build(draw: st.DrawFn) -> Example:
         draft = draw(drafts)
-        draw(st.sampled_from(breaks))(draw, draft)
+        draw(breaks)(draw, draft)
         return finish(draft, service)
 
     return build()
