@@ -30,8 +30,10 @@ so a ratio of 0.5 (a run in twice the loop's time) needs that own work to take a
 loop's time or less; the script prints the quotient own work / loop beside the ratio.
 
 Each is the best of R rounds (3 unless ``--repeat`` says otherwise), timed with
-``time.perf_counter``. It prints both rates, the ratio run / loop, the wall time of the run in
-each round, the Python and Hypothesis versions and ``os.cpu_count()``.
+``time.perf_counter``; the ratio is also given round by round (median and range), since a
+round's run and loop are measured back to back, under the same load of the machine. It
+prints both rates, the ratio run / loop, the wall time of the run in each round, the Python
+and Hypothesis versions and ``os.cpu_count()``.
 
 Goals: a ratio of at least 0.5 (the runner's own work costs no more than the HTTP round trips
 it makes), and a default run in under 15 s of wall time on a 2-core machine. The script reports
@@ -44,6 +46,7 @@ import argparse
 import dataclasses
 import os
 import platform
+import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -221,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             f"({run.rate:,.0f} req/s, wall {run.wall_s:.2f} s, {len(outcome.findings)} findings"
             f"{', notes: ' + '; '.join(outcome.notes) if outcome.notes else ''}); "
             f"loop {loop.requests} requests in {loop.seconds:.2f} s "
-            f"({loop.rate:,.0f} req/s)"
+            f"({loop.rate:,.0f} req/s); ratio {run.rate / loop.rate:.2f}"
         )
         print(
             f"    answers: run {count_statuses(run.statuses)}; loop {count_statuses(loop.statuses)}"
@@ -242,7 +245,12 @@ def main(argv: list[str] | None = None) -> int:
         "that is fine for a throughput limit"
     )
     verdict = "met" if ratio >= RATIO_GOAL else "NOT met"
-    print(f"ratio run / loop: {ratio:.2f} (goal >= {RATIO_GOAL:.1f}: {verdict})")
+    print(f"ratio run / loop: {ratio:.3f} (goal >= {RATIO_GOAL:.1f}: {verdict})")
+    per_round = sorted(run.rate / loop.rate for run, loop in zip(runs, loops, strict=True))
+    print(
+        f"  the same, round by round (run and loop of one round measured back to back): "
+        f"median {statistics.median(per_round):.3f}, range {per_round[0]:.3f}-{per_round[-1]:.3f}"
+    )
     fastest = min(own, key=lambda outcome: outcome.duration_s)
     own_s = fastest.duration_s
     print(
