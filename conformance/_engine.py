@@ -51,11 +51,15 @@ SILENT_LIMIT = 10
 """Requests in a row without an answer after which the run stops: the target is gone."""
 
 
+EMBEDDED_KINDS = ("reference", "moto")
+"""The targets ``run`` serves from its own process; any other is an ``endpoint``."""
+
+
 @dataclass(frozen=True)
 class Target:
     endpoint: str
     kind: str
-    """``reference``, ``moto`` or ``endpoint``."""
+    """One of ``EMBEDDED_KINDS``, or ``endpoint``."""
     instance_id: str
     region: str = "us-east-1"
 
@@ -80,8 +84,6 @@ class Options:
 
 
 REMOTE_WORKERS = 4
-EMBEDDED_KINDS = ("reference", "moto")
-"""Targets that ``run`` serves from its own process."""
 
 
 def in_flight(options: Options, target: Target) -> int:

@@ -16,8 +16,6 @@ from ._engine import Target
 from ._reference import ReferenceService, serve
 from ._transport import LOOPBACK_CREDENTIALS, is_loopback
 
-KINDS = ("reference", "moto")
-
 
 class TargetError(Exception):
     """The run cannot be made: the message says why, in one line."""

@@ -42,7 +42,7 @@ examples:
 
 def register(commands: Any) -> None:
     from createimage_contract.conformance._checks import CHECKS
-    from createimage_contract.conformance._engine import REMOTE_WORKERS, Options
+    from createimage_contract.conformance._engine import EMBEDDED_KINDS, REMOTE_WORKERS, Options
     from createimage_contract.conformance._transport import DEFAULT_MAX_BYTES
 
     defaults = Options()
@@ -58,7 +58,7 @@ def register(commands: Any) -> None:
     where = run.add_mutually_exclusive_group()
     where.add_argument("--endpoint", metavar="URL", help="the service to check")
     where.add_argument(
-        "--target", choices=("reference", "moto"), default="reference", help="an embedded target"
+        "--target", choices=EMBEDDED_KINDS, default="reference", help="an embedded target"
     )
     run.add_argument("--instance-id", metavar="ID", help="an instance the service holds")
     run.add_argument("--region", metavar="R", default="us-east-1", help="for SigV4 (us-east-1)")
