@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import gc
 import random
-import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +41,7 @@ from createimage_contract.strategies._examples import UniqueNames
 
 from . import _xml
 from ._checks import CHECKS, Check, Exchange, Failed, Image, Skipped
-from ._transport import Response, Sent, Transport, is_loopback
+from ._transport import Pending, Response, Sent, Transport, is_loopback
 
 VALID = "valid"
 DRY_RUN = "dry-run"
@@ -52,7 +51,7 @@ SILENT_LIMIT = 10
 
 
 EMBEDDED_KINDS = ("reference", "moto")
-"""The targets ``run`` serves from its own process; any other is an ``endpoint``."""
+"""The targets ``run`` starts itself; any other is an ``endpoint``."""
 
 
 @dataclass(frozen=True)
@@ -70,10 +69,9 @@ class Options:
     """Examples per category (the shrinking of a failure sends more)."""
     seed: int = 0
     checks: tuple[str, ...] = tuple(check.id for check in CHECKS)
-    workers: int | None = None
-    """Requests in flight while exploring: the next example is generated while they are
-    answered. Shrinking a failure sends one request at a time. ``None``: ``REMOTE_WORKERS``,
-    or one against an embedded target (see ``in_flight``)."""
+    workers: int = 4
+    """Requests in flight while exploring: the target answers them while the next examples
+    are generated. Shrinking a failure sends one request at a time."""
     shrink_seconds: float = 5.0
     """How long Hypothesis may shrink one category's failures."""
     rules: tuple[str, ...] | None = None
@@ -81,18 +79,6 @@ class Options:
     allow_resource_creation: bool = False
     """Off loopback, send valid requests without DryRun (they create images, which the run
     deregisters at the end)."""
-
-
-REMOTE_WORKERS = 4
-
-
-def in_flight(options: Options, target: Target) -> int:
-    """The requests in flight: as asked, else one against an embedded target, which shares
-    this process and its interpreter lock (requests in flight there only add thread switches:
-    measured, a tenth slower), and ``REMOTE_WORKERS`` against anything else."""
-    if options.workers is not None:
-        return options.workers
-    return 1 if target.kind in EMBEDDED_KINDS else REMOTE_WORKERS
 
 
 @dataclass(frozen=True)
@@ -328,9 +314,7 @@ class _Session:
         self.options = options
         self.transport = transport
         self.checks = [check for check in CHECKS if check.id in options.checks]
-        self.workers = in_flight(options, target)
         self._describes: bool | None = None
-        self._lock = threading.RLock()  # exchanges run in several threads while exploring
         self.created: dict[str, None] = {}
         """Image ids answered, in order, over every category of the run."""
         self._silent = 0
@@ -341,9 +325,10 @@ class _Session:
     def run(self, rule_id: str, name_start: int) -> Outcome:
         """What one category found; the session starts a new outcome for each.
 
-        First the examples are explored with ``self.workers`` requests in flight, the next
-        example generated while the last is answered; a category where something failed is
-        then run again, one request at a time, so that Hypothesis can shrink each failure.
+        First the examples are explored with up to ``options.workers`` requests in flight: an
+        answer is read and judged when the next example has been generated and one more request
+        would be too many. A category where something failed is then run again, one request at
+        a time, so that Hypothesis can shrink each failure.
         """
         self.outcome = Outcome(self.target, self.options.seed)
         self.outcome.rules[rule_id] = RuleStats()
@@ -366,32 +351,38 @@ class _Session:
         )
 
     def _explore(self, category: Category) -> None:
-        slots = threading.BoundedSemaphore(self.workers)
-        pending: list[Future[list[_CheckFailure]]] = []
-        with ThreadPoolExecutor(self.workers) as pool:
+        # One thread: the target works on the requests in flight while Hypothesis generates.
+        waiting: deque[tuple[Example, Pending]] = deque()
 
-            @self._settings(Phase.generate)
-            @hypothesis_seed(self.options.seed)
-            @given(category.strategy)
-            def explore(example: Example) -> None:
-                if self.gone:
-                    return
-                slots.acquire()
-                sent = pool.submit(self._try, category, example)
-                sent.add_done_callback(lambda _: slots.release())
-                pending.append(sent)
+        @self._settings(Phase.generate)
+        @hypothesis_seed(self.options.seed)
+        @given(category.strategy)
+        def explore(example: Example) -> None:
+            if len(waiting) == self.options.workers:
+                self._settle(category, *waiting.popleft())
+            if not self.gone:
+                waiting.append((example, self.transport.start(example.form)))
 
-            explore()
-        for sent in pending:
-            if sent.exception() is not None:
-                self._note(f"{category.rule}: an exchange failed: {sent.exception()!r}")
+        explore()
+        while waiting:
+            self._settle(category, *waiting.popleft())
+
+    def _settle(self, category: Category, example: Example, pending: Pending) -> None:
+        """Read and judge an answer while exploring. Nothing is raised: a failure is recorded,
+        and the test case running now is another example's anyway."""
+        try:
+            self._judge_all(category, example, pending)
+        except Exception as error:
+            self._note(f"{category.rule}: an exchange failed: {error!r}")
 
     def _shrink(self, category: Category) -> None:
         @self._settings(Phase.generate, Phase.shrink)
         @hypothesis_seed(self.options.seed)
         @given(category.strategy)
         def exercise(example: Example) -> None:
-            failures = self._try(category, example)
+            if self.gone:
+                return  # nothing more is sent to a target that stopped answering
+            failures = self._judge_all(category, example, self.transport.start(example.form))
             # Hypothesis tells failures apart by exception type, and a group by its members:
             # each combination of failed checks is shrunk on its own, keeping all of them.
             if len(failures) == 1:
@@ -405,34 +396,33 @@ class _Session:
             if not _only_check_failures(error):
                 self._note(f"{category.rule}: the run stopped early: {error!r}")
 
-    def _try(self, category: Category, example: Example) -> list[_CheckFailure]:
-        if self.gone:
-            return []  # nothing more is sent to a target that stopped answering
-        exchanges = self._exchanges(category, example)
+    def _judge_all(
+        self, category: Category, example: Example, pending: Pending
+    ) -> list[_CheckFailure]:
+        """The checks' failures on the answer to ``example``, sent as ``pending``."""
+        exchanges = self._exchanges(category, example, pending)
         return [failure for x in exchanges for failure in self._judge(category, x)]
 
-    def _exchanges(self, category: Category, example: Example) -> list[Exchange]:
+    def _exchanges(self, category: Category, example: Example, pending: Pending) -> list[Exchange]:
         if not category.twice:
-            return [self._exchange(category.rule, example)]
-        first = self._exchange(VALID, example)
+            return [self._exchange(category.rule, example, pending)]
+        first = self._exchange(VALID, example, pending)
         if first.response.status != 200:
             return [first]  # nothing was created, so the name is not taken
         taken = rule(DUPLICATE)
         again = Example(
             example.params, example.form, Expectation(taken.status, taken.code, taken.id)
         )
-        return [first, self._exchange(DUPLICATE, again)]
+        return [first, self._exchange(DUPLICATE, again, self.transport.start(again.form))]
 
-    def _exchange(self, rule_id: str, example: Example) -> Exchange:
-        sent, response = self.transport.send(example.form)
-        with self._lock:
-            self._silent = self._silent + 1 if response.status is None else 0
-            self.gone = self.gone or self._silent >= SILENT_LIMIT
-        exchange = Exchange(rule_id, example, sent, response, self._describe)
+    def _exchange(self, rule_id: str, example: Example, pending: Pending) -> Exchange:
+        response = pending.answer()
+        self._silent = self._silent + 1 if response.status is None else 0
+        self.gone = self.gone or self._silent >= SILENT_LIMIT
+        exchange = Exchange(rule_id, example, pending.sent, response, self._describe)
         image_id = _xml.path_text(exchange.root, "imageId") if response.status == 200 else None
         if image_id:
-            with self._lock:
-                self.created[image_id] = None
+            self.created[image_id] = None
         return exchange
 
     def _judge(self, category: Category, exchange: Exchange) -> list[_CheckFailure]:
@@ -449,13 +439,11 @@ class _Session:
             except Skipped as skipped:
                 self._note(f"{check.id}: skipped, {skipped}")
                 continue
-            with self._lock:
-                self.outcome.exercised.add((check.id, exchange.rule))
-        with self._lock:
-            stats = self.outcome.rules[category.rule]
-            stats.sent += 1
-            stats.failed += bool(failures)
-            self.outcome.requests += 1
+            self.outcome.exercised.add((check.id, exchange.rule))
+        stats = self.outcome.rules[category.rule]
+        stats.sent += 1
+        stats.failed += bool(failures)
+        self.outcome.requests += 1
         return failures
 
     def _record(self, check: Check, exchange: Exchange, failed: Failed) -> None:
@@ -467,15 +455,13 @@ class _Session:
             exchange.sent,
             exchange.response,
         )
-        with self._lock:
-            known = self.outcome.findings.get(finding.key)
-            if known is None or len(finding.sent.body) < len(known.sent.body):
-                self.outcome.findings[finding.key] = finding
+        known = self.outcome.findings.get(finding.key)
+        if known is None or len(finding.sent.body) < len(known.sent.body):
+            self.outcome.findings[finding.key] = finding
 
     def _note(self, note: str) -> None:
-        with self._lock:
-            if note not in self.outcome.notes:
-                self.outcome.notes.append(note)
+        if note not in self.outcome.notes:
+            self.outcome.notes.append(note)
 
     def _describe(self, filters: dict[str, str]) -> list[Image] | None:
         """DescribeImages by ``image-id`` or ``name``; ``None`` when the target does not answer
@@ -494,10 +480,9 @@ class _Session:
 
     def _answers_describe(self) -> bool:
         """Asked once per run."""
-        with self._lock:
-            if self._describes is None:
-                self._describes = self._probe_describe()
-            return self._describes
+        if self._describes is None:
+            self._describes = self._probe_describe()
+        return self._describes
 
     def _probe_describe(self) -> bool:
         """A name no image has must get an empty list of images."""
@@ -511,8 +496,7 @@ class _Session:
     def _send_describe(self, pairs: list[tuple[str, str]]) -> Response:
         protocol = [("Action", "DescribeImages"), *_version()]
         _, response = self.transport.send(urlencode(protocol + pairs))
-        with self._lock:
-            self.outcome.requests += 1
+        self.outcome.requests += 1
         return response
 
 

@@ -1,16 +1,19 @@
 """Sending a form body to an endpoint as CreateImage: SigV4-signed by botocore, sent with
 urllib3, read with care.
 
-Signing is botocore's (``SigV4Auth``), not ours. Answers are read as a stream up to a size cap,
-so that a server cannot make the runner hold more than that in memory, and every way a request
-can fail to get an answer (refused, reset, timed out) comes back as a ``Response`` with an
-``error``, for the checks to report, never as an exception.
+Signing is botocore's (``SigV4Auth``), not ours. A request is sent by ``start`` and its answer
+read later, by ``Pending.answer``: the runner generates its next example in between, in the
+same thread. Answers are read as a stream up to a size cap, so that a server cannot make the
+runner hold more than that in memory, and every way a request can fail to get an answer
+(refused, reset, timed out) comes back as a ``Response`` with an ``error``, for the checks to
+report, never as an exception.
 """
 
 from __future__ import annotations
 
 import contextlib
 import heapq
+import http.client
 import ipaddress
 import itertools
 import os
@@ -18,14 +21,16 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from functools import partial
 from urllib.parse import urlsplit
 
 import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from createimage_contract._curl import FORM_CONTENT_TYPE
 from createimage_contract.schema import document
@@ -40,6 +45,8 @@ MAX_BACKOFF_S = 5.0
 THROTTLING_CODES = frozenset(document("responses.schema.json")["x-throttling-codes"])
 SECRET_HEADERS = ("authorization", "x-amz-security-token")
 REDACTED = "<redacted>"
+_TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
+"""What sending a request or reading its answer raises when the other end misbehaves."""
 
 
 class NoCredentials(Exception):
@@ -117,8 +124,25 @@ class Response:
         return report
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A request on its way: ``answer`` waits for its answer and reads it (call it once)."""
+
+    sent: Sent
+    answer: Callable[[], Response]
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """One request sent (or not: ``problem`` says why) on a connection, under a deadline."""
+
+    connection: HTTPConnection
+    watch: _Watch
+    problem: Exception | None = None
+
+
 class Transport:
-    """One endpoint, one region, one set of credentials, one connection pool."""
+    """One endpoint, one region, one set of credentials, and connections kept open for it."""
 
     def __init__(
         self,
@@ -139,18 +163,17 @@ class Transport:
         self._max_bytes = max_bytes
         self._retries = retries
         self._backoff_base = backoff_s
-        # urllib3 itself, not requests on top of it: a quarter less time per request, which
-        # matters when every generated example is one. No retries, no redirects, no proxies
-        # from the environment: the answer seen is the answer given.
-        self._pool = urllib3.connectionpool.connection_from_url(
-            endpoint,
-            maxsize=16,
-            retries=False,
-            timeout=urllib3.Timeout(connect=timeout, read=timeout),
-        )
-        self._pool.ConnectionCls = _watched(self._pool.ConnectionCls)
         parts = urlsplit(endpoint)
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        # urllib3's connections, not its pool: a pool sends and reads in one call, and the
+        # runner reads an answer only after it has generated the next example. No retries, no
+        # redirects, no proxies from the environment: the answer seen is the answer given.
+        connection_class = HTTPSConnection if parts.scheme == "https" else HTTPConnection
+        self._new_connection = partial(
+            connection_class, parts.hostname or "", parts.port, timeout=timeout
+        )
+        self._idle: list[HTTPConnection] = []
+        self._idle_lock = threading.Lock()
 
     def signed(self, form: str) -> tuple[dict[str, str], bytes]:
         """The headers and body of ``form`` as a signed request."""
@@ -161,84 +184,92 @@ class Transport:
         self._signer.add_auth(request)
         return dict(request.headers.items()), body
 
-    def send(self, form: str) -> tuple[Sent, Response]:
+    def start(self, form: str) -> Pending:
+        """Send ``form``, signed; its answer is read when asked for."""
         headers, body = self.signed(form)
         sent = Sent("POST", self.endpoint, redact(headers), form)
-        return sent, self.post(headers, body)
+        return Pending(sent, partial(self._complete, headers, body, self._begin(headers, body)))
 
-    def post(self, headers: dict[str, str], body: bytes) -> Response:
-        """POST, and again after a throttling answer, with backoff, a bounded number of times."""
-        for attempt in range(self._retries + 1):
-            response = self._post_once(headers, body)
-            delay = self._backoff(response, attempt)
+    def send(self, form: str) -> tuple[Sent, Response]:
+        """Send ``form``, signed, and wait for its answer."""
+        pending = self.start(form)
+        return pending.sent, pending.answer()
+
+    def _complete(self, headers: dict[str, str], body: bytes, attempt: _Attempt) -> Response:
+        """The answer; after a throttling answer the request goes again, with backoff, a bounded
+        number of times."""
+        for tries in range(self._retries + 1):
+            response = self._answer(attempt)
+            delay = self._backoff(response, tries)
             if delay is None:
                 return response
-            if attempt == self._retries:
-                return replace(response, retries=attempt, throttled=True)
+            if tries == self._retries:
+                return replace(response, retries=tries, throttled=True)
             time.sleep(delay)
+            attempt = self._begin(headers, body)
         raise AssertionError("unreachable: the last attempt returns")
 
-    def _backoff(self, response: Response, attempt: int) -> float | None:
+    def _backoff(self, response: Response, tries: int) -> float | None:
         """How long to wait before retrying a throttled answer; ``None`` when it is not one."""
         throttled = response.status == 503 or (
             response.status in (400, 429) and _error_code(response.body) in THROTTLING_CODES
         )
         if not throttled:
             return None
-        wait: float = self._backoff_base * 2.0**attempt
+        wait: float = self._backoff_base * 2.0**tries
         after = response.headers.get("retry-after", "")
         if after.isdigit():
             wait = float(after)
         return min(wait, MAX_BACKOFF_S)
 
-    def _post_once(self, headers: dict[str, str], body: bytes) -> Response:
-        """One request; a timer cuts its connection at the deadline, however the server
+    def _begin(self, headers: dict[str, str], body: bytes) -> _Attempt:
+        """Send one request; a timer cuts its connection at the deadline, however the server
         dribbles the status line, the headers or the body."""
-        watch = _WATCHDOG.watch(self._deadline)
-        _watching.watch = watch
+        connection = self._connection()
+        watch = _WATCHDOG.watch(self._deadline, connection)
         try:
-            response = self._exchange(headers, body)
-            if watch.was_cut:  # an answer cut short can still look whole to http.client
-                return Response(None, error=f"the answer took over {self._deadline:g} s")
-            return response
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            if watch.was_cut:
-                return Response(None, error=f"the answer took over {self._deadline:g} s")
-            if isinstance(error, urllib3.exceptions.TimeoutError):
-                return Response(None, error=f"no answer within {self._timeout:g} s")
-            if isinstance(error, urllib3.exceptions.NewConnectionError):
-                return Response(None, error=f"connection failed: {_reason(error)}")
-            return Response(None, error=f"broken answer: {_reason(error)}")
-        finally:
-            watch.finished = True
-            _watching.watch = None
+            connection.request(
+                "POST", self._path, body=body, headers=headers, preload_content=False
+            )
+        except _TRANSPORT_ERRORS as problem:
+            return _Attempt(connection, watch, problem)
+        return _Attempt(connection, watch)
 
-    def _exchange(self, headers: dict[str, str], body: bytes) -> Response:
-        answer = self._pool.urlopen(
-            "POST",
-            self._path,
-            body=body,
-            headers=headers,
-            preload_content=False,
-            redirect=False,
-            retries=False,
-        )
+    def _answer(self, attempt: _Attempt) -> Response:
+        try:
+            if attempt.problem is not None:
+                response = Response(None, error=self._no_answer(attempt.problem))
+            else:
+                response = self._receive(attempt)
+        except _TRANSPORT_ERRORS as error:
+            response = Response(None, error=self._no_answer(error))
+        finally:
+            attempt.watch.finished = True
+        if attempt.watch.was_cut:  # an answer cut short can still look whole to http.client
+            response = Response(None, error=f"the answer took over {self._deadline:g} s")
+        if response.error or response.truncated:
+            attempt.connection.close()  # what is left on it would be read as the next answer
+        self._put_back(attempt.connection)
+        return response
+
+    def _no_answer(self, error: Exception) -> str:
+        if isinstance(error, urllib3.exceptions.NewConnectionError):
+            return f"connection failed: {_reason(error)}"
+        if isinstance(error, urllib3.exceptions.TimeoutError | TimeoutError):
+            return f"no answer within {self._timeout:g} s"
+        return f"broken answer: {_reason(error)}"
+
+    def _receive(self, attempt: _Attempt) -> Response:
+        answer = attempt.connection.getresponse()
         names = {name.lower(): value for name, value in answer.headers.items()}
         try:
             content, truncated = self._read(answer)
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            answer.close()
-            if _watching.watch is not None and _watching.watch.was_cut:
-                raise
-            if isinstance(error, urllib3.exceptions.TimeoutError):
+        except _TRANSPORT_ERRORS as error:
+            if isinstance(error, urllib3.exceptions.TimeoutError | TimeoutError):
                 return Response(
                     answer.status, names, error=f"the answer stalled for {self._timeout:g} s"
                 )
             return Response(answer.status, names, error=f"broken answer: {_reason(error)}")
-        if truncated:
-            answer.close()  # the rest was never read: the connection cannot be reused
-        else:
-            answer.release_conn()
         return Response(answer.status, names, content, truncated)
 
     def _read(self, answer: urllib3.BaseHTTPResponse) -> tuple[bytes, bool]:
@@ -252,15 +283,31 @@ class Transport:
                 return b"".join(chunks)[: self._max_bytes], True
         return b"".join(chunks), False
 
+    def _connection(self) -> HTTPConnection:
+        with self._idle_lock:
+            connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            return self._new_connection()
+        if not connection.is_connected:
+            connection.close()  # the server closed it while it was idle; it opens again
+        return connection
+
+    def _put_back(self, connection: HTTPConnection) -> None:
+        with self._idle_lock:
+            self._idle.append(connection)
+
     def close(self) -> None:
-        self._pool.close()
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
 
 
 class _Watch:
     """The connection a request goes out on, so that the watchdog can cut it at the deadline."""
 
-    def __init__(self) -> None:
-        self.connection: Any = None
+    def __init__(self, connection: HTTPConnection) -> None:
+        self.connection = connection
         self.was_cut = False
         self.finished = False
         self._lock = threading.Lock()
@@ -284,8 +331,8 @@ class _Watchdog:
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
 
-    def watch(self, seconds: float) -> _Watch:
-        watch = _Watch()
+    def watch(self, seconds: float, connection: HTTPConnection) -> _Watch:
+        watch = _Watch(connection)
         with self._wake:
             heapq.heappush(self._due, (time.monotonic() + seconds, next(self._order), watch))
             if self._thread is None:
@@ -315,20 +362,6 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
-_watching = threading.local()
-
-
-def _watched(connection_class: Any) -> Any:
-    """``connection_class``, telling the request's watch which connection it goes out on."""
-
-    class Watched(connection_class):  # type: ignore[misc]
-        def request(self, *args: Any, **kwargs: Any) -> Any:
-            watch = getattr(_watching, "watch", None)
-            if watch is not None:
-                watch.connection = self
-            return super().request(*args, **kwargs)
-
-    return Watched
 
 
 def _error_code(body: bytes) -> str | None:

@@ -42,7 +42,7 @@ examples:
 
 def register(commands: Any) -> None:
     from createimage_contract.conformance._checks import CHECKS
-    from createimage_contract.conformance._engine import EMBEDDED_KINDS, REMOTE_WORKERS, Options
+    from createimage_contract.conformance._engine import EMBEDDED_KINDS, Options
     from createimage_contract.conformance._transport import DEFAULT_MAX_BYTES
 
     defaults = Options()
@@ -95,8 +95,8 @@ def register(commands: Any) -> None:
         type=whole_number(1, 64),
         default=defaults.workers,
         metavar="N",
-        help=f"requests in flight while exploring ({REMOTE_WORKERS}; 1 against the embedded "
-        "reference and moto, which share this process)",
+        help=f"requests in flight while exploring: the target answers them while the next "
+        f"examples are generated ({defaults.workers})",
     )
     run.add_argument("--report-json", type=Path, metavar="FILE", help="write a JSON report")
     run.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit report")

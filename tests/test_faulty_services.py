@@ -15,12 +15,7 @@ import pytest
 
 from createimage_contract.conformance import Options, ReferenceService, run, serve
 from createimage_contract.conformance._checks import CHECK_IDS
-from createimage_contract.conformance._engine import (
-    REMOTE_WORKERS,
-    Target,
-    category_names,
-    in_flight,
-)
+from createimage_contract.conformance._engine import category_names
 from createimage_contract.conformance._reference import Answer, new_image_id
 
 INSTANCE = "i-0123456789abcdef0"
@@ -305,25 +300,41 @@ class Slow(ReferenceService):
 def test_workers_are_requests_in_flight_while_exploring(
     workers: int | None, at_once: set[int]
 ) -> None:
-    """``None`` is the default: an endpoint (this one is outside the run) gets four."""
+    """``None``: the default, four."""
     service = Slow()
+    options = Options(max_examples=20, seed=3, rules=("name.length",))
     with serve(service) as running:
         outcome = run(
             endpoint=running.url,
             instance_id=INSTANCE,
-            options=Options(max_examples=20, seed=3, workers=workers, rules=("name.length",)),
+            options=options if workers is None else replace(options, workers=workers),
         )
     assert outcome.findings == {} and outcome.rules["name.length"].sent == 20
     assert service.most_at_once in at_once
 
 
-@pytest.mark.parametrize(
-    ("kind", "default"), [("reference", 1), ("moto", 1), ("endpoint", REMOTE_WORKERS)]
-)
-def test_an_embedded_target_gets_one_request_in_flight_unless_told(kind: str, default: int) -> None:
-    target = Target("http://127.0.0.1:8000/", kind, INSTANCE)
-    assert in_flight(Options(), target) == default
-    assert in_flight(Options(workers=3), target) == 3
+def test_an_exchange_that_raises_is_a_note_and_the_run_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While exploring, an answer is judged during the test case of a later example: what
+    raises there must not be blamed on that example (Hypothesis would call it flaky)."""
+    from createimage_contract.conformance import _engine
+
+    def broken(*_: object) -> object:
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(_engine._Session, "_exchanges", broken)
+    with serve(ReferenceService([INSTANCE])) as running:
+        outcome = run(
+            endpoint=running.url,
+            instance_id=INSTANCE,
+            options=Options(max_examples=5, seed=3, rules=("valid", "name.length")),
+        )
+    assert outcome.findings == {}
+    assert outcome.notes == [
+        f"{rule}: an exchange failed: RuntimeError('a bug of ours')"
+        for rule in ("valid", "name.length")
+    ]
 
 
 def test_a_run_leaves_the_collector_as_it_found_it() -> None:

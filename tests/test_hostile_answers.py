@@ -159,6 +159,7 @@ class Hostile:
         self.script = script
         self.requests: list[Request] = []
         self.connections = 0
+        self.open_connections = 0
         self.stopped = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -182,6 +183,11 @@ class Hostile:
         with self._lock:
             return [request.action for request in self.requests]
 
+    def wait_until_all_closed(self, seconds: float = 5.0) -> None:
+        deadline = time.monotonic() + seconds
+        while self.open_connections and time.monotonic() < deadline:
+            time.sleep(0.005)
+
     def _accept(self) -> None:
         while not self.stopped.is_set():
             try:
@@ -190,6 +196,7 @@ class Hostile:
                 continue
             with self._lock:
                 self.connections += 1
+                self.open_connections += 1
             serving = threading.Thread(target=self._serve, args=(conn,), daemon=True)
             serving.start()
             self._threads.append(serving)
@@ -209,6 +216,8 @@ class Hostile:
             return
         finally:
             conn.close()
+            with self._lock:
+                self.open_connections -= 1
 
 
 def read_request(conn: socket.socket) -> Request | None:
@@ -924,6 +933,41 @@ def test_memory_stays_bounded_while_a_server_streams_50_mib(script: Script) -> N
     assert len(response.body) == DEFAULT_MAX_BYTES
     # The cap, its chunks and their join (about 3 MiB), never the 50 MiB on offer.
     assert peak < 5 * MiB, f"peak {peak / MiB:.1f} MiB"
+
+
+def test_a_request_goes_out_when_started_and_its_answer_is_read_later() -> None:
+    with Hostile(sends(answer())) as server:
+        transport = Transport(server.url, "us-east-1", credentials_for(server.url), 2.0)
+        try:
+            pending = transport.start("Action=CreateImage&Name=first")
+            deadline = time.monotonic() + 5
+            while not server.requests and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert server.actions() == ["CreateImage"]  # before anything asked for the answer
+            assert pending.sent.body == "Action=CreateImage&Name=first"
+            assert pending.answer().status == 200
+        finally:
+            transport.close()
+
+
+def test_kept_connections_are_reused_and_one_the_server_closed_is_opened_again() -> None:
+    """HTTP/1.1 without ``Connection: close`` says the connection stays; the second server
+    closes it after every answer anyway, and the client sends again only once that close has
+    happened (sooner, the request can cross the close: a server's bug, not the client's).
+    Reusing the connection as it is would make a broken answer of the next request."""
+    for keep, connections in ((True, 1), (False, 3)):
+        with Hostile(sends(answer(), keep=keep)) as server:
+            transport = Transport(server.url, "us-east-1", credentials_for(server.url), 2.0)
+            try:
+                responses = []
+                for _ in range(3):
+                    responses.append(transport.send("Action=CreateImage")[1])
+                    if not keep:
+                        server.wait_until_all_closed()
+            finally:
+                transport.close()
+        assert [(r.status, r.error) for r in responses] == [(200, None)] * 3
+        assert server.connections == connections
 
 
 # --- arbitrary answers, straight into the checks -----------------------------------------------

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import socket
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
@@ -10,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from lxml import etree
 
-from createimage_contract.conformance import ReferenceService, serve
+from createimage_contract.conformance import ReferenceService, TargetError, _targets, serve
+from createimage_contract.conformance._targets import check_url, reference_process
 from createimage_contract.conformance._transport import Transport, credentials_for
 from createimage_contract.strategies import Example, breakable_rules, invalid_requests
 
@@ -161,3 +166,58 @@ def test_served_on_loopback_it_answers_signed_requests() -> None:
         transport.close()
     assert response.status == 200 and b"<imageId>ami-" in response.body
     assert response.content_type == "text/xml;charset=UTF-8"
+
+
+def refuses(url: str) -> bool:
+    try:
+        socket.create_connection(check_url(url), timeout=1).close()
+    except OSError:
+        return True
+    return False
+
+
+def test_a_run_serves_it_from_a_process_of_its_own_that_ends_with_the_run() -> None:
+    with reference_process(INSTANCE) as (url, held):
+        assert url.startswith("http://127.0.0.1:") and held == INSTANCE
+        transport = Transport(url, "us-east-1", credentials_for(url))
+        form = urlencode({"Action": "CreateImage", "Version": "2016-11-15", "InstanceId": INSTANCE})
+        _, response = transport.send(form + "&Name=apart")
+        _, again = transport.send(form + "&Name=apart")
+        transport.close()
+    assert response.status == 200 and b"<imageId>ami-" in response.body
+    assert again.status == 400 and b"<Code>InvalidAMIName.Duplicate</Code>" in again.body
+    assert refuses(url)
+
+
+def test_its_process_ends_when_the_run_s_process_dies() -> None:
+    """No server outlives its run, even a run killed with no chance to stop it."""
+    script = (
+        "import time\n"
+        "from createimage_contract.conformance._targets import reference_process\n"
+        "with reference_process(None) as (url, _):\n"
+        "    print(url, flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    runner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert runner.stdout is not None
+    url = runner.stdout.readline().strip()
+    assert not refuses(url)
+    runner.kill()
+    runner.wait()
+    runner.stdout.close()
+    deadline = time.monotonic() + 10
+    while not refuses(url) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert refuses(url)
+
+
+def test_a_reference_that_cannot_start_is_one_line_of_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_targets, "REFERENCE_MODULE", "createimage_contract.no_such_module")
+    with pytest.raises(TargetError) as raised, reference_process(None):
+        pass
+    message = str(raised.value)
+    assert message.startswith("the reference implementation did not start: ")
+    assert "No module named createimage_contract.no_such_module" in message
+    assert "\n" not in message
