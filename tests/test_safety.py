@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import re
 import signal
+import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 from test_faulty_services import INSTANCE, Faulty, on_code, success
@@ -289,3 +294,85 @@ def test_secrets_never_appear_in_any_output(secrets: None, tmp_path: Path) -> No
     assert "X-Amz-Security-Token: $AWS_SESSION_TOKEN" in everything
     for secret in (ACCESS_KEY, SECRET_KEY, SESSION_TOKEN, *signatures):
         assert secret not in everything, f"{secret[:6]}... leaked"
+
+
+# --- TLS ---------------------------------------------------------------------------------------
+
+
+def self_signed_localhost(folder: Path) -> tuple[Path, Path]:
+    """A certificate for ``localhost`` that signs itself, and its key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+class Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@contextmanager
+def tls_reference(cert_file: Path, key_file: Path) -> Iterator[tuple[str, Recording]]:
+    """The reference behind TLS on localhost, with the given certificate."""
+    service = Recording()
+    server = make_server("127.0.0.1", 0, service.wsgi, handler_class=Quiet)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield f"https://localhost:{server.server_port}/", service
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_https_answers_are_read_and_certificates_are_verified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTPS, as a real endpoint is reached; a certificate nobody vouches for is refused
+    before a request (and its signature) goes out."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    form = f"Action=CreateImage&Version=2016-11-15&InstanceId={INSTANCE}&Name=tls&DryRun=true"
+    cert_file, key_file = self_signed_localhost(tmp_path)
+    with tls_reference(cert_file, key_file) as (url, service):
+        transport = Transport(url, "us-east-1", credentials_for(url), timeout=5)
+        _, refused = transport.send(form)
+        transport.close()
+        assert service.forms == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # now the certificate is trusted
+        transport = Transport(url, "us-east-1", credentials_for(url), timeout=5)
+        _, answered = transport.send(form)
+        transport.close()
+    assert refused.status is None and "CERTIFICATE_VERIFY_FAILED" in (refused.error or "")
+    assert answered.status == 412 and b"DryRunOperation" in answered.body
+    assert service.forms == [form]
