@@ -16,7 +16,7 @@ from .schema import validate
 
 RUN_EPILOG = """\
 targets:
-  (default)          the embedded reference implementation, on a free loopback port
+  (default)          the reference implementation, in a process of its own, on loopback
   --target moto      moto's server on loopback, with an instance launched in it
   --endpoint URL     anything that speaks CreateImage (needs --instance-id)
 
