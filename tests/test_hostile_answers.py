@@ -935,6 +935,20 @@ def test_memory_stays_bounded_while_a_server_streams_50_mib(script: Script) -> N
     assert peak < 5 * MiB, f"peak {peak / MiB:.1f} MiB"
 
 
+def test_a_refused_connection_is_said_to_be_one() -> None:
+    with socket.socket() as placeholder:  # a port nothing listens on once it is closed
+        placeholder.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{placeholder.getsockname()[1]}/"
+    transport = Transport(url, "us-east-1", credentials_for(url), 2.0)
+    try:
+        _, response = transport.send("Action=CreateImage")
+    finally:
+        transport.close()
+    assert response.status is None
+    assert (response.error or "").startswith("connection failed: [Errno ")
+    assert (response.error or "").endswith("] Connection refused")
+
+
 def test_a_request_goes_out_when_started_and_its_answer_is_read_later() -> None:
     with Hostile(sends(answer())) as server:
         transport = Transport(server.url, "us-east-1", credentials_for(server.url), 2.0)
