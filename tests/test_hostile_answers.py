@@ -939,11 +939,8 @@ def test_a_refused_connection_is_said_to_be_one() -> None:
     with socket.socket() as placeholder:  # a port nothing listens on once it is closed
         placeholder.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{placeholder.getsockname()[1]}/"
-    transport = Transport(url, "us-east-1", credentials_for(url), 2.0)
-    try:
+    with contextlib.closing(Transport(url, "us-east-1", credentials_for(url), 2.0)) as transport:
         _, response = transport.send("Action=CreateImage")
-    finally:
-        transport.close()
     assert response.status is None
     assert (response.error or "").startswith("connection failed: [Errno ")
     assert (response.error or "").endswith("] Connection refused")
@@ -951,8 +948,8 @@ def test_a_refused_connection_is_said_to_be_one() -> None:
 
 def test_a_request_goes_out_when_started_and_its_answer_is_read_later() -> None:
     with Hostile(sends(answer())) as server:
-        transport = Transport(server.url, "us-east-1", credentials_for(server.url), 2.0)
-        try:
+        credentials = credentials_for(server.url)
+        with contextlib.closing(Transport(server.url, "us-east-1", credentials, 2.0)) as transport:
             pending = transport.start("Action=CreateImage&Name=first")
             deadline = time.monotonic() + 5
             while not server.requests and time.monotonic() < deadline:
@@ -960,8 +957,6 @@ def test_a_request_goes_out_when_started_and_its_answer_is_read_later() -> None:
             assert server.actions() == ["CreateImage"]  # before anything asked for the answer
             assert pending.sent.body == "Action=CreateImage&Name=first"
             assert pending.answer().status == 200
-        finally:
-            transport.close()
 
 
 def test_kept_connections_are_reused_and_one_the_server_closed_is_opened_again() -> None:
@@ -971,15 +966,15 @@ def test_kept_connections_are_reused_and_one_the_server_closed_is_opened_again()
     Reusing the connection as it is would make a broken answer of the next request."""
     for keep, connections in ((True, 1), (False, 3)):
         with Hostile(sends(answer(), keep=keep)) as server:
-            transport = Transport(server.url, "us-east-1", credentials_for(server.url), 2.0)
-            try:
-                responses = []
+            credentials = credentials_for(server.url)
+            responses = []
+            with contextlib.closing(
+                Transport(server.url, "us-east-1", credentials, 2.0)
+            ) as transport:
                 for _ in range(3):
                     responses.append(transport.send("Action=CreateImage")[1])
                     if not keep:
                         server.wait_until_all_closed()
-            finally:
-                transport.close()
         assert [(r.status, r.error) for r in responses] == [(200, None)] * 3
         assert server.connections == connections
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from urllib.parse import urlencode
 
 import pytest
@@ -179,11 +180,10 @@ def refuses(url: str) -> bool:
 def test_a_run_serves_it_from_a_process_of_its_own_that_ends_with_the_run() -> None:
     with reference_process(INSTANCE) as (url, held):
         assert url.startswith("http://127.0.0.1:") and held == INSTANCE
-        transport = Transport(url, "us-east-1", credentials_for(url))
         form = urlencode({"Action": "CreateImage", "Version": "2016-11-15", "InstanceId": INSTANCE})
-        _, response = transport.send(form + "&Name=apart")
-        _, again = transport.send(form + "&Name=apart")
-        transport.close()
+        with closing(Transport(url, "us-east-1", credentials_for(url))) as transport:
+            _, response = transport.send(form + "&Name=apart")
+            _, again = transport.send(form + "&Name=apart")
     assert response.status == 200 and b"<imageId>ami-" in response.body
     assert again.status == 400 and b"<Code>InvalidAMIName.Duplicate</Code>" in again.body
     assert refuses(url)

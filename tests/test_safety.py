@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -23,7 +23,7 @@ from createimage_contract import expect
 from createimage_contract.conformance import Options, ReferenceService, Running, serve
 from createimage_contract.conformance._engine import Engine, Target
 from createimage_contract.conformance._reference import Answer, Image
-from createimage_contract.conformance._transport import Transport, credentials_for
+from createimage_contract.conformance._transport import Response, Transport, credentials_for
 
 ROOT = Path(__file__).resolve().parent.parent
 # 0.0.0.0 reaches this machine, yet is not a loopback address: the runner treats it as remote.
@@ -364,15 +364,16 @@ def test_https_answers_are_read_and_certificates_are_verified(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     form = f"Action=CreateImage&Version=2016-11-15&InstanceId={INSTANCE}&Name=tls&DryRun=true"
     cert_file, key_file = self_signed_localhost(tmp_path)
+
+    def send_once(url: str) -> Response:
+        with closing(Transport(url, "us-east-1", credentials_for(url), timeout=5)) as transport:
+            return transport.send(form)[1]
+
     with tls_reference(cert_file, key_file) as (url, service):
-        transport = Transport(url, "us-east-1", credentials_for(url), timeout=5)
-        _, refused = transport.send(form)
-        transport.close()
+        refused = send_once(url)
         assert service.forms == []
         monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # now the certificate is trusted
-        transport = Transport(url, "us-east-1", credentials_for(url), timeout=5)
-        _, answered = transport.send(form)
-        transport.close()
+        answered = send_once(url)
     assert refused.status is None and "CERTIFICATE_VERIFY_FAILED" in (refused.error or "")
     assert answered.status == 412 and b"DryRunOperation" in answered.body
     assert service.forms == [form]
