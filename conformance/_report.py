@@ -11,13 +11,27 @@ from typing import Any, TextIO
 from lxml import etree
 
 from createimage_contract import __version__
-from createimage_contract._console import Style
+from createimage_contract._console import EXIT_FOUND, EXIT_OK, EXIT_USAGE, Style
 from createimage_contract._curl import curl_command
 
 from ._engine import CategoryFinished, CleanedUp, Event, Finding, Outcome, RunStarted
 from ._xml import xml_safe
 
 Key = tuple[str, str]
+INTERNAL_ERROR_HINT = (
+    "a bug in createimage-contract, not a finding about the target; please report it"
+)
+NOTHING_SENT = "the run sent no CreateImage request, so it checked nothing"
+
+
+def no_verdict(outcome: Outcome) -> str | None:
+    """Why ``outcome`` can neither pass nor fail, in one line (after ``createimage-contract``
+    and the command's name): a bug of ours stopped it, or it sent no request at all."""
+    if outcome.internal_error is not None:
+        return f"internal error: {outcome.internal_error} ({INTERNAL_ERROR_HINT})"
+    if outcome.sent_nothing:
+        return f"error: {NOTHING_SENT}"
+    return None
 
 
 class BaselineError(Exception):
@@ -32,6 +46,8 @@ class Verdict:
     known: list[Finding]
     fixed: list[Key]
     strict: bool
+    no_verdict: str | None = None
+    """Why the run can neither pass nor fail (``no_verdict``); it then exits 2."""
 
     @classmethod
     def of(cls, outcome: Outcome, baseline: set[Key], strict: bool) -> Verdict:
@@ -42,6 +58,7 @@ class Verdict:
             # Fixed: checked again in this run and not found; a pair not checked proves nothing.
             sorted((baseline & outcome.exercised) - set(outcome.findings)),
             strict,
+            no_verdict(outcome),
         )
 
     def failing(self, finding: Finding) -> bool:
@@ -49,7 +66,9 @@ class Verdict:
 
     @property
     def exit_code(self) -> int:
-        return 1 if any(self.failing(f) for f in self.new) else 0
+        if self.no_verdict is not None:
+            return EXIT_USAGE
+        return EXIT_FOUND if any(self.failing(f) for f in self.new) else EXIT_OK
 
     def count(self, severity: str) -> int:
         return sum(1 for f in self.new if f.severity == severity)
@@ -95,11 +114,15 @@ def write_baseline(path: Path, outcome: Outcome) -> None:
 class Console:
     """Progress while the run goes (on a terminal), then the failures and a summary table."""
 
-    def __init__(self, out: TextIO, style: Style, progress: bool, command: str) -> None:
+    def __init__(
+        self, out: TextIO, style: Style, progress: bool, command: str, stats: bool = False
+    ) -> None:
         self.out = out
         self.style = style
         self.progress = progress
         self.command = command
+        self.stats = stats
+        """List every planned near miss and how often it was sent."""
         self.verdict: Verdict | None = None
 
     def __call__(self, event: Event) -> None:
@@ -121,11 +144,18 @@ class Console:
             )
 
     def finish(self, outcome: Outcome, verdict: Verdict) -> None:
+        """What was found, then the totals; without a verdict, no totals and nothing green
+        (the command says why on stderr)."""
         for finding in verdict.new:
             self._failure(finding, outcome)
         self._table(outcome, verdict)
+        if self.stats:
+            self._coverage_table(outcome)
+        self._coverage_line(outcome)
         for note in outcome.notes:
             self._line(self.style.yellow(f"note: {note}"))
+        if verdict.no_verdict is not None:
+            return
         for check, rule in verdict.fixed:
             self._line(self.style.green(f"fixed: {check} x {rule} (in the baseline, not seen now)"))
         self._line(self._totals(outcome, verdict))
@@ -152,6 +182,26 @@ class Console:
         for rule, stats in outcome.rules.items():
             row = f"{rule:<34} {stats.sent:>6} {stats.sent - stats.failed:>6} {stats.failed:>6}"
             self._line(self.style.red(row) if rule in failing else row)
+
+    def _coverage_table(self, outcome: Outcome) -> None:
+        self._line("")
+        self._line(f"{'near miss (rule, site, kind)':<108} {'sent':>6}")
+        rule = None
+        for near_miss, sent in outcome.coverage.items():
+            if near_miss.rule != rule:
+                rule = near_miss.rule
+                self._line(rule)
+            kind = near_miss.kind + (" (passes)" if near_miss.passes else "")
+            row = f"  {near_miss.site:<50} {kind:<56} {sent:>6}"
+            self._line(row if sent else self.style.yellow(row))
+
+    def _coverage_line(self, outcome: Outcome) -> None:
+        planned, sent = len(outcome.coverage), sum(1 for n in outcome.coverage.values() if n)
+        if not planned:
+            return
+        text = f"near misses: {sent} of {planned} planned (rule x site x kind) sent"
+        self._line("")
+        self._line(text if sent == planned else self.style.yellow(text + ": the run stopped early"))
 
     def _totals(self, outcome: Outcome, verdict: Verdict) -> str:
         errors, warnings = verdict.count("error"), verdict.count("warning")
@@ -204,6 +254,22 @@ def json_report(outcome: Outcome, verdict: Verdict) -> dict[str, Any]:
         ],
         "fixed": [{"check": check, "rule": rule} for check, rule in verdict.fixed],
         "notes": outcome.notes,
+        "internal_error": outcome.internal_error,
+        "coverage": {
+            "complete": outcome.coverage_complete,
+            "planned": len(outcome.coverage),
+            "sent": sum(1 for sent in outcome.coverage.values() if sent),
+            "near_misses": [
+                {
+                    "rule": near_miss.rule,
+                    "site": near_miss.site,
+                    "kind": near_miss.kind,
+                    "passes": near_miss.passes,
+                    "sent": sent,
+                }
+                for near_miss, sent in outcome.coverage.items()
+            ],
+        },
         "images": {
             "created": outcome.created,
             "deregistered": outcome.deregistered,
@@ -218,10 +284,17 @@ def json_report(outcome: Outcome, verdict: Verdict) -> dict[str, Any]:
 
 
 def junit_xml(outcome: Outcome, verdict: Verdict) -> bytes:
-    """One test case per check x rule that the run exercised."""
+    """One test case per check x rule that the run exercised; a run without a verdict (an
+    internal error, nothing sent) gets one more, in error, so that no dashboard shows it
+    green."""
     known = {f.key for f in verdict.known}
     cases = sorted(outcome.exercised | set(outcome.findings), key=lambda key: (key[1], key[0]))
     suite = etree.Element("testsuite", name="createimage-contract", tests=str(len(cases)))
+    if verdict.no_verdict is not None:
+        run = etree.SubElement(suite, "testcase", classname="createimage-contract", name="run")
+        etree.SubElement(run, "error", message=xml_safe(verdict.no_verdict), type="no-verdict")
+        suite.set("tests", str(len(cases) + 1))
+        suite.set("errors", "1")
     failures = 0
     for check, rule in cases:
         case = etree.SubElement(suite, "testcase", classname=rule, name=check)

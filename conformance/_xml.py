@@ -16,6 +16,8 @@ from lxml import etree
 
 from createimage_contract.schema import document
 
+from ._deviation import Deviation
+
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, dtd_validation=False
@@ -24,8 +26,9 @@ _PARSER = etree.XMLParser(
 Element = etree._Element
 
 
-class XmlProblem(ValueError):
-    """An answer that is not acceptable XML: not well-formed, or carrying a DTD."""
+class XmlProblem(Deviation):
+    """An answer that is not acceptable XML: not well-formed, or carrying a DTD. Only these
+    are the target's; anything else the parser raises is a bug of ours, and goes through."""
 
 
 _WIDE_ENCODINGS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")

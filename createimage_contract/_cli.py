@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from . import __version__, _generate, _lint, _run
+from . import __version__, _generate, _lint, _run, _selftest
 from ._console import EXIT_USAGE
 
 
@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    for module in (_lint, _generate, _run):
+    for module in (_lint, _generate, _run, _selftest):
         module.register(commands)
     return parser
 

@@ -8,11 +8,15 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._console import EXIT_OK, Style, error, whole_number, write_out
+from ._console import EXIT_OK, EXIT_USAGE, Style, error, whole_number, write_out
 from ._generate import SEED
 from .schema import validate
+
+if TYPE_CHECKING:
+    from createimage_contract.conformance import Outcome
+    from createimage_contract.conformance._report import Verdict
 
 RUN_EPILOG = """\
 targets:
@@ -30,7 +34,9 @@ checks (--checks/--exclude-checks take these ids, comma-separated):
 exit codes:
   0  no error-severity deviation (with --strict, no warning either), baseline aside
   1  deviations found
-  2  the run could not be made (bad options, unreachable endpoint, ...), one line on stderr
+  2  no verdict, with one line on stderr: the run could not be made (bad options,
+     unreachable endpoint, ...); it sent no CreateImage request at all; or an internal
+     error (a bug in createimage-contract, not a finding) stopped it, reports still written
 
 examples:
   createimage-contract run
@@ -97,6 +103,11 @@ def register(commands: Any) -> None:
         metavar="N",
         help=f"requests in flight while exploring: the target answers them while the next "
         f"examples are generated ({defaults.workers})",
+    )
+    run.add_argument(
+        "--stats",
+        action="store_true",
+        help="list every planned near miss (rule x site x kind) and how often it was sent",
     )
     run.add_argument("--report-json", type=Path, metavar="FILE", help="write a JSON report")
     run.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit report")
@@ -171,6 +182,20 @@ def _seconds(text: str) -> float:
 
 
 def command(args: argparse.Namespace) -> int:
+    """The run; a bug of ours outside the engine (which keeps its own in the outcome) is one
+    line too, never a traceback."""
+    from createimage_contract.conformance._engine import internal_error_line
+    from createimage_contract.conformance._report import INTERNAL_ERROR_HINT
+
+    try:
+        return _command(args)
+    except Exception as bug:
+        line = f"internal error: {internal_error_line(bug)} ({INTERNAL_ERROR_HINT})"
+        print(f"createimage-contract run: {line}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _command(args: argparse.Namespace) -> int:
     from createimage_contract.conformance import _report
     from createimage_contract.conformance._checks import CHECK_IDS
     from createimage_contract.conformance._engine import Engine, Options
@@ -213,7 +238,7 @@ def command(args: argparse.Namespace) -> int:
     )
     style = Style.for_stream(sys.stdout, args.color)
     progress = sys.stdout.isatty()
-    console = _report.Console(sys.stdout, style, progress, _rerun_command(args))
+    console = _report.Console(sys.stdout, style, progress, _rerun_command(args), args.stats)
     try:
         with open_target(
             args.target, args.endpoint, args.instance_id, args.region, args.timeout
@@ -230,6 +255,18 @@ def command(args: argparse.Namespace) -> int:
         return error("run", str(problem))
     verdict = _report.Verdict.of(outcome, baseline, args.strict)
     write_out(lambda: console.finish(outcome, verdict))
+    not_written = _write_reports(args, outcome, verdict)
+    if verdict.no_verdict is not None:  # an internal error, or nothing sent: reports first
+        print(f"createimage-contract run: {verdict.no_verdict}", file=sys.stderr)
+    if not_written is not None:
+        return error("run", not_written)
+    return verdict.exit_code
+
+
+def _write_reports(args: argparse.Namespace, outcome: Outcome, verdict: Verdict) -> str | None:
+    """Write the reports asked for; why one could not be written, if so."""
+    from createimage_contract.conformance import _report
+
     try:
         if args.report_json:
             report = _report.json_report(outcome, verdict)
@@ -239,8 +276,8 @@ def command(args: argparse.Namespace) -> int:
         if args.write_baseline:
             _report.write_baseline(args.write_baseline, outcome)
     except OSError as problem:
-        return error("run", f"cannot write {problem.filename}: {problem.strerror or problem}")
-    return verdict.exit_code
+        return f"cannot write {problem.filename}: {problem.strerror or problem}"
+    return None
 
 
 def _rerun_command(args: argparse.Namespace) -> str:

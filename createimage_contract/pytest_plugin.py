@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from createimage_contract.conformance._mock import CreateImageMock
 
 MARKER_OPTIONS = ("instances", "taken_names", "endpoints")
+NO_VERDICT = "createimage_no_verdict"
+"""Where an xdist worker hands the controller the reason its run had no verdict."""
+_NO_VERDICT_SEEN = pytest.StashKey[str]()
 
 
 class CreateImageWarning(UserWarning):
@@ -135,19 +138,43 @@ class Conformance:
 def createimage_conformance(
     pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
 ) -> Conformance:
-    """The conformance run for the session, made once, shared with every xdist worker."""
-    from createimage_contract.conformance._report import BaselineError, load_baseline
+    """The conformance run for the session, made once, shared with every xdist worker.
+
+    A run without a verdict (a bug of ours stopped it, or it sent no request) ends the
+    session with exit code 2 and one line, before any item can pass."""
+    from createimage_contract.conformance._report import BaselineError, load_baseline, no_verdict
 
     baseline: Path | None = pytestconfig.getoption("createimage_baseline")
     try:
         known = frozenset(load_baseline(baseline)) if baseline else frozenset()
     except BaselineError as problem:
         raise pytest.UsageError(str(problem)) from None
-    return Conformance(
-        _shared_outcome(pytestconfig, tmp_path_factory),
-        known,
-        bool(pytestconfig.getoption("createimage_strict")),
-    )
+    outcome = _shared_outcome(pytestconfig, tmp_path_factory)
+    reason = no_verdict(outcome)
+    if reason is not None:
+        line = f"createimage-contract: {reason}"
+        if hasattr(pytestconfig, "workeroutput"):
+            pytestconfig.workeroutput[NO_VERDICT] = line
+        # 2: the session is interrupted, and 2 is also what `run` exits with for this.
+        pytest.exit(line, returncode=pytest.ExitCode.INTERRUPTED)
+    return Conformance(outcome, known, bool(pytestconfig.getoption("createimage_strict")))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """pytest-xdist, in the controller: a worker stopped because its run had no verdict.
+    xdist reports that as a crashed worker and drops the worker's line; the summary prints it."""
+    reason = getattr(node, "workeroutput", {}).get(NO_VERDICT)
+    if reason:
+        node.config.stash[_NO_VERDICT_SEEN] = reason
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    reason = config.stash.get(_NO_VERDICT_SEEN, None)
+    if reason is not None:
+        terminalreporter.write_line(reason, red=True, bold=True)
 
 
 def _shared_outcome(config: pytest.Config, factory: pytest.TempPathFactory) -> Outcome:
@@ -165,7 +192,9 @@ def _shared_outcome(config: pytest.Config, factory: pytest.TempPathFactory) -> O
 
 
 def _run(config: pytest.Config) -> Outcome:
-    from createimage_contract.conformance import Options, TargetError, run
+    """The session's run; its outcome also when a bug of ours stopped it (``internal_error``
+    says so), so that every xdist worker reads the same one."""
+    from createimage_contract.conformance import InternalError, Options, TargetError, run
     from createimage_contract.conformance._transport import NoCredentials
 
     # Off loopback the run sends valid requests with DryRun only, as `run` does without
@@ -184,3 +213,5 @@ def _run(config: pytest.Config) -> Outcome:
         )
     except (TargetError, NoCredentials) as problem:
         raise pytest.UsageError(f"createimage-contract: {problem}") from None
+    except InternalError as stopped:
+        return stopped.outcome

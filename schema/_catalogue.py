@@ -11,6 +11,15 @@ from . import _documents
 
 Severity = Literal["error", "warning"]
 Kind = Literal["http", "request", "service", "outcome"]
+Document = Literal["seed", "ec2-error-codes", "ec2-query-protocol"]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Words of a source document, verbatim: where an exact code or status is stated."""
+
+    document: Document
+    says: str
 
 
 @dataclass(frozen=True)
@@ -21,15 +30,22 @@ class Rule:
     kind: Kind
     breaks_when: str
     code: str | None
-    """The EC2 error code; ``None`` when EC2 has no fixed code (any 4xx will do)."""
+    """The EC2 error code; ``None`` when no source states one for the fault (any 4xx will do)."""
     status: int | None
     """The HTTP status; ``None`` when any 4xx will do."""
     severity: Severity
     source: str
+    """Where the rule itself comes from."""
     precedence: int
     """Position in the catalogue: a service names the first rule a request breaks."""
     field: str | None = None
     matches: Any = None
+    code_source: Citation | None = None
+    """Where the exact code is stated for this fault; ``None`` when there is no exact code."""
+    status_source: Citation | None = None
+    """Where a status other than 400 is stated; 400 is the protocol's for validation errors."""
+    documented_codes: tuple[str, ...] = ()
+    """Without an exact code: the EC2 codes whose documented meaning covers the fault."""
 
     @property
     def expected_answer(self) -> str:
@@ -51,7 +67,14 @@ def _rule(position: int, entry: dict[str, Any]) -> Rule:
         precedence=position,
         field=entry.get("field"),
         matches=entry.get("matches"),
+        code_source=_citation(entry.get("code_source")),
+        status_source=_citation(entry.get("status_source")),
+        documented_codes=tuple(entry.get("documented_codes", ())),
     )
+
+
+def _citation(entry: dict[str, Any] | None) -> Citation | None:
+    return None if entry is None else Citation(entry["document"], entry["says"])
 
 
 @cache

@@ -30,17 +30,21 @@ from hypothesis import strategies as st
 from createimage_contract.schema import rules
 
 from ._breakers import breaker
-from ._examples import Draft, Example, Service, UniqueNames, finish, outcome_member
+from ._examples import Draft, Example, NearMiss, Service, UniqueNames, finish, outcome_member
+from ._near import Planner
 from ._sites import sites_of
 from ._spec import flatten, request_schema
 from ._values import objects, valid
 
 __all__ = [
     "Example",
+    "NearMiss",
+    "boundary_requests",
     "breakable_rules",
     "dry_run_requests",
     "invalid_requests",
     "name_source",
+    "near_misses",
     "requests",
     "valid_requests",
 ]
@@ -107,6 +111,41 @@ def requests(
         ),
         dry_run_requests(**state, unique_names=shared or False),
     )
+
+
+def near_misses(
+    rule: str | None = None,
+    *,
+    instance_id: str | None = None,
+    taken_names: Collection[str] = (),
+    unique_names: bool | UniqueNames = False,
+) -> list[Example]:
+    """The near misses of ``rule`` (or of every breakable rule), in a fixed order: for each
+    assertion of the schema that the rule makes, each way of breaking it that real
+    implementations get wrong (a case flip, a Unicode digit, a trailing newline, a length
+    between two allowed ones, another value of the same enum in EC2, ...), the first of them
+    also at the first, a middle and the last item of each list on its path, and one with
+    ``DryRun=true``. Each breaks exactly its rule; ``example.near_miss`` says how. Service rules
+    have none (they are about the service's state, not a value)."""
+    service = Service(instance_id, taken_names)
+    planner = Planner(service, _unique(unique_names))
+    chosen = [_check_rule(rule, service)] if rule else _breakable(service)
+    return [e for r in chosen if rules()[r].kind == "request" for e in planner.near_misses(r)]
+
+
+def boundary_requests(
+    *,
+    instance_id: str | None = None,
+    taken_names: Collection[str] = (),
+    unique_names: bool | UniqueNames = False,
+    dry_run: bool = False,
+) -> list[Example]:
+    """Valid requests exactly at every limit of the schema, in a fixed order: the shortest and
+    the longest values (the longest also in multi-byte characters: limits count characters),
+    a full list, every allowed value of an enum, every character of an alphabet. With
+    ``dry_run``, each carries ``DryRun=true`` and expects 412 ``DryRunOperation``."""
+    service = Service(instance_id, taken_names)
+    return Planner(service, _unique(unique_names)).boundaries(_breakable(service), dry_run=dry_run)
 
 
 def breakable_rules(

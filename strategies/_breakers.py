@@ -293,7 +293,7 @@ def _missing(site: Site) -> Break:
         container = _ensure(draw, draft.body, site.path)
         for name in names:
             container.pop(name, None)
-        if _sends_nothing(container):  # the wire drops empty structures: give it something
+        if sends_nothing(container):  # the wire drops empty structures: give it something
             others = [
                 n for n in flatten(member_schema("body", site.path)).properties if n not in names
             ]
@@ -303,17 +303,17 @@ def _missing(site: Site) -> Break:
     return apply
 
 
-def _sends_nothing(value: Any) -> bool:
+def sends_nothing(value: Any) -> bool:
     """Whether ``value`` is only empty lists and structures, which the wire cannot carry."""
     if isinstance(value, dict):
-        return all(_sends_nothing(member) for member in value.values())
+        return all(sends_nothing(member) for member in value.values())
     if isinstance(value, list):
-        return all(_sends_nothing(item) for item in value)
+        return all(sends_nothing(item) for item in value)
     return False
 
 
 def _unknown(site: Site) -> Break:
-    shape = _shape_at(site.path)
+    shape = shape_at(site.path)
 
     def unknown(name: str) -> bool:
         return name not in shape.members and name.split(".")[0] not in shape.by_wire_name
@@ -330,7 +330,8 @@ def _unknown(site: Site) -> Break:
     return apply
 
 
-def _shape_at(path: Path) -> Shape:
+def shape_at(path: Path) -> Shape:
+    """The wire shape of the member at ``path`` (``*`` for a list's item)."""
     shape = parameters()
     for step in path:
         item = shape.item if step == ANY_ITEM else shape.members[step].shape

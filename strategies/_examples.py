@@ -18,17 +18,31 @@ from ._sites import Path
 
 
 @dataclass(frozen=True)
+class NearMiss:
+    """What a planned request is about: a rule, the assertion of the schema it tries (its
+    site, such as ``/Name maxLength``), and the kind of near miss (``one character too many``).
+    ``passes``: the request is valid, exactly at the limit."""
+
+    rule: str
+    site: str
+    kind: str
+    passes: bool = False
+
+
+@dataclass(frozen=True)
 class Example:
     """A CreateImage request and the answer a conforming service must give it.
 
     ``params`` is the request in boto3's shape, or ``None`` where boto3-style parameters cannot
     say it (``NoReboot=maybe``, an unknown parameter, a missing Action); ``form`` is the body as
-    sent; ``expect`` is the answer (status ``None`` means any 4xx).
+    sent; ``expect`` is the answer (status ``None`` means any 4xx); ``near_miss`` says what a
+    planned request (from ``near_misses`` or ``boundary_requests``) is about.
     """
 
     params: dict[str, Any] | None
     form: str
     expect: Expectation
+    near_miss: NearMiss | None = None
 
     @property
     def rule(self) -> str | None:
@@ -67,11 +81,11 @@ class Service:
         )
 
 
-def finish(draft: Draft, service: Service) -> Example:
+def finish(draft: Draft, service: Service, near_miss: NearMiss | None = None) -> Example:
     form = urlencode(list(draft.query.items()) + encode_pairs(draft.body))
     intact = list(draft.query.items()) == list(protocol_parameters().items())
     params = draft.body if intact and expressible(draft.body, parameters()) else None
-    return Example(params, form, service.expectation(form))
+    return Example(params, form, service.expectation(form), near_miss)
 
 
 def expressible(value: Any, shape: Shape) -> bool:

@@ -49,6 +49,20 @@ def test_jsonl_lines_carry_params_form_and_expectation() -> None:
             }
 
 
+def test_the_readme_example_is_what_generate_prints() -> None:
+    options = ["--invalid", "name.charset", "--count", "1", "--seed", "1"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split(f"$ createimage-contract generate {' '.join(options)}\n", 1)[1]
+    assert generate(*options).stdout == shown.split("```", 1)[0]
+
+
+def test_a_rule_without_an_exact_code_expects_any_4xx() -> None:
+    # A list sent as one value: correct services answer UnknownParameter, InvalidParameterValue...
+    run = generate("--invalid", "parameter.type", "--count", "5", "--seed", "3")
+    expectations = [json.loads(line)["expect"] for line in run.stdout.splitlines()]
+    assert expectations == [{"status": "4xx", "code": None, "rule": "parameter.type"}] * 5
+
+
 def test_the_same_seed_gives_the_same_output(tmp_path: Path) -> None:
     first = generate("--count", "25", "--seed", "42")
     second = generate("--count", "25", "--seed", "42", cwd=tmp_path)

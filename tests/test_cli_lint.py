@@ -213,6 +213,16 @@ def test_text_report_names_file_path_code_and_rule(invalid_text: Run) -> None:
     assert line.endswith("'nightly#42'")
 
 
+def test_the_readme_example_is_what_lint_prints() -> None:
+    files = ["examples/invalid/name.charset.json", "examples/invalid/version.unsupported.form"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split(f"$ createimage-contract lint {' '.join(files)}\n", 1)[1]
+    run = run_lint(*files)
+    assert run.out == shown.split("```", 1)[0]
+    # No source gives EC2's code for an unsupported Version: any client error will do.
+    assert ": 4xx version.unsupported " in run.out
+
+
 def test_text_report_has_no_colour_when_stdout_is_not_a_terminal(invalid_text: Run) -> None:
     assert "\x1b" not in invalid_text.out
 

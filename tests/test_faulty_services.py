@@ -16,7 +16,8 @@ import pytest
 from createimage_contract.conformance import Options, ReferenceService, run, serve
 from createimage_contract.conformance._checks import CHECK_IDS
 from createimage_contract.conformance._engine import category_names
-from createimage_contract.conformance._reference import Answer, new_image_id
+from createimage_contract.conformance._reference import Answer, error_answer, new_image_id
+from createimage_contract.strategies import near_misses
 
 INSTANCE = "i-0123456789abcdef0"
 SUCCESS = (
@@ -26,7 +27,7 @@ SUCCESS = (
 NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
 UUID = "59dbff89-35bd-4eac-99ed-be5870000000"
 
-Deviation = Callable[[dict[str, str], Answer, ReferenceService], Answer]
+Fault = Callable[[dict[str, str], Answer, ReferenceService], Answer]
 
 
 def success(ns: str = NS, request_id: str = UUID, image_id: str | None = None) -> Answer:
@@ -42,7 +43,7 @@ def code_of(answer: Answer) -> str | None:
 class Faulty(ReferenceService):
     """The reference implementation, with one deviation applied to its answers."""
 
-    def __init__(self, deviation: Deviation) -> None:
+    def __init__(self, deviation: Fault) -> None:
         super().__init__([INSTANCE])
         self.deviation = deviation
 
@@ -51,11 +52,11 @@ class Faulty(ReferenceService):
         return self.deviation(fields, super().answer(method, url, headers, body), self)
 
 
-def on_code(code: str, then: Callable[[Answer], Answer]) -> Deviation:
+def on_code(code: str, then: Callable[[Answer], Answer]) -> Fault:
     return lambda _, answer, __: then(answer) if code_of(answer) == code else answer
 
 
-def on_success(then: Callable[[Answer], Answer]) -> Deviation:
+def on_success(then: Callable[[Answer], Answer]) -> Fault:
     return lambda f, answer, __: (
         then(answer) if f.get("Action") == "CreateImage" and answer.status == 200 else answer
     )
@@ -98,6 +99,28 @@ def no_describe(fields: dict[str, str], answer: Answer, _: ReferenceService) -> 
     return Answer(400, body)
 
 
+def describe_drops_tags(fields: dict[str, str], answer: Answer, _: ReferenceService) -> Answer:
+    if fields.get("Action") != "DescribeImages":
+        return answer
+    return replace(answer, body=re.sub(rb"<tagSet>.*?</tagSet>", b"", answer.body, flags=re.S))
+
+
+def describe_ignores_filters(
+    fields: dict[str, str], answer: Answer, service: ReferenceService
+) -> Answer:
+    if fields.get("Action") != "DescribeImages":
+        return answer
+    plain = urlencode({"Action": "DescribeImages", "Version": fields.get("Version", "")})
+    return ReferenceService.answer(service, "POST", "/", {}, plain.encode())
+
+
+def dry_run_wins(fields: dict[str, str], answer: Answer, _: ReferenceService) -> Answer:
+    """A DryRun request is answered DryRunOperation before it is validated."""
+    if fields.get("DryRun") != "true":
+        return answer
+    return error_answer(412, "DryRunOperation", "Request would have succeeded")
+
+
 def html_errors(_: dict[str, str], answer: Answer, __: ReferenceService) -> Answer:
     if answer.status < 400:
         return answer
@@ -106,7 +129,29 @@ def html_errors(_: dict[str, str], answer: Answer, __: ReferenceService) -> Answ
     )
 
 
-CASES: list[tuple[str, Deviation, tuple[str, ...], set[tuple[str, str, str]]]] = [
+CASES: list[tuple[str, Fault, tuple[str, ...], set[tuple[str, str, str]]]] = [
+    (
+        "DescribeImages drops the tags (caught by the full list of image tags, whatever the seed)",
+        describe_drops_tags,
+        ("valid",),
+        {("describe-images", "valid", "error")},
+    ),
+    (
+        "DescribeImages ignores its filters (a finding, not a reason to skip)",
+        describe_ignores_filters,
+        ("valid",),
+        {("describe-images", "valid", "error")},
+    ),
+    (
+        "DryRun answered before the validation (any code would do, but not DryRunOperation)",
+        dry_run_wins,
+        ("name.charset", "description.length"),
+        {
+            ("error-code", "description.length", "error"),
+            ("error-code", "name.charset", "error"),
+            ("status", "name.charset", "error"),
+        },
+    ),
     (
         "wrong code for bad names",
         on_code(
@@ -237,7 +282,7 @@ CASES: list[tuple[str, Deviation, tuple[str, ...], set[tuple[str, str, str]]]] =
     ("name", "deviation", "rules", "expected"), CASES, ids=[c[0] for c in CASES]
 )
 def test_each_deviation_is_caught_and_named(
-    name: str, deviation: Deviation, rules: tuple[str, ...], expected: set[tuple[str, str, str]]
+    name: str, deviation: Fault, rules: tuple[str, ...], expected: set[tuple[str, str, str]]
 ) -> None:
     with serve(Faulty(deviation)) as running:
         outcome = run(
@@ -309,32 +354,34 @@ def test_workers_are_requests_in_flight_while_exploring(
             instance_id=INSTANCE,
             options=options if workers is None else replace(options, workers=workers),
         )
-    assert outcome.findings == {} and outcome.rules["name.length"].sent == 20
+    planned = len(near_misses("name.length"))  # sent first, then the 20 generated
+    assert outcome.findings == {} and outcome.rules["name.length"].sent == planned + 20
     assert service.most_at_once in at_once
 
 
-def test_an_exchange_that_raises_is_a_note_and_the_run_goes_on(
+def test_an_exchange_that_raises_is_an_internal_error_and_the_run_stops(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """While exploring, an answer is judged during the test case of a later example: what
-    raises there must not be blamed on that example (Hypothesis would call it flaky)."""
-    from createimage_contract.conformance import _engine
+    raises there is not that example's failure (Hypothesis would call it flaky), nor a note
+    the run goes on after, but a bug of ours that stops the run (tests/test_internal_errors.py
+    has the rest)."""
+    from createimage_contract.conformance import InternalError, _engine
 
     def broken(*_: object) -> object:
         raise RuntimeError("a bug of ours")
 
     monkeypatch.setattr(_engine._Session, "_exchanges", broken)
-    with serve(ReferenceService([INSTANCE])) as running:
-        outcome = run(
+    with serve(ReferenceService([INSTANCE])) as running, pytest.raises(InternalError) as stopped:
+        run(
             endpoint=running.url,
             instance_id=INSTANCE,
             options=Options(max_examples=5, seed=3, rules=("valid", "name.length")),
         )
-    assert outcome.findings == {}
-    assert outcome.notes == [
-        f"{rule}: an exchange failed: RuntimeError('a bug of ours')"
-        for rule in ("valid", "name.length")
-    ]
+    assert str(stopped.value).startswith("RuntimeError('a bug of ours') raised at ")
+    outcome = stopped.value.outcome
+    assert outcome.findings == {} and outcome.notes == []
+    assert list(outcome.rules) == ["valid"], "name.length is not run after the bug"
 
 
 def test_a_run_leaves_the_collector_as_it_found_it() -> None:

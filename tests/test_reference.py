@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from lxml import etree
 
-from createimage_contract.conformance import ReferenceService, TargetError, _targets, serve
+from createimage_contract import rule
+from createimage_contract.conformance import ReferenceService, TargetError, _child, serve
 from createimage_contract.conformance._targets import check_url, reference_process
 from createimage_contract.conformance._transport import Transport, credentials_for
 from createimage_contract.strategies import Example, breakable_rules, invalid_requests
@@ -118,8 +119,16 @@ def test_text_xml_cannot_carry_is_replaced_not_crashed_on(service: ReferenceServ
     assert item.findtext(f"{NS}description") == "bell \ufffd and nul \ufffd"
 
 
-def test_warning_rules_are_refused_with_a_plain_400(service: ReferenceService) -> None:
+def test_a_rule_with_no_exact_code_gets_its_first_documented_code(
+    service: ReferenceService,
+) -> None:
     status, root = create(service, Name="nightly", **{"BlockDeviceMapping.1.Ebs.OutpostArn": "arn"})
+    assert (status, root.findtext("Errors/Error/Code")) == (400, "InvalidParameter")
+    # A list sent as one value is a name CreateImage does not have, as correct services say.
+    status, root = create(service, Name="nightly", TagSpecification="x")
+    assert (status, root.findtext("Errors/Error/Code")) == (400, "UnknownParameter")
+    # The first rule broken decides, though a later one has an exact code.
+    status, root = create(service, Version="2016-11-16", Name="n" * 129)
     assert (status, root.findtext("Errors/Error/Code")) == (400, "InvalidParameterValue")
 
 
@@ -145,7 +154,7 @@ def test_every_rule_gets_the_catalogue_answer(rule_id: str) -> None:
         root = etree.fromstring(answer.body)
         assert answer.status == (example.expect.status or 400)
         assert root.findtext("Errors/Error/Code") == (
-            example.expect.code or "InvalidParameterValue"
+            example.expect.code or rule(rule_id).documented_codes[0]
         )
 
     check()
@@ -214,7 +223,7 @@ def test_its_process_ends_when_the_run_s_process_dies() -> None:
 def test_a_reference_that_cannot_start_is_one_line_of_reason(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_targets, "REFERENCE_MODULE", "createimage_contract.no_such_module")
+    monkeypatch.setattr(_child, "MODULE", "createimage_contract.no_such_module")
     with pytest.raises(TargetError) as raised, reference_process(None):
         pass
     message = str(raised.value)

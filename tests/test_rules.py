@@ -122,6 +122,7 @@ CASES: list[tuple[str, list[Any], list[Any]]] = [
         [
             params(Name=123),
             params(TagSpecifications="image"),
+            form(TagSpecification="x"),
             params(Description=None) | {"Description": None},
         ],
         [params(Name="123")],
