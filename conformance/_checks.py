@@ -13,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-from createimage_contract.schema import from_form, rules
-from createimage_contract.schema._ecma import compile_pattern
+from createimage_contract.schema import compile_pattern, from_form, rules
 from createimage_contract.strategies import Example
 
 from . import _xml

@@ -7,7 +7,7 @@ A module of its own, at the bottom of the conformance modules, because both the 
 
 from __future__ import annotations
 
-from createimage_contract.schema._catalogue import Severity
+from createimage_contract.schema import Severity
 
 
 class Deviation(Exception):

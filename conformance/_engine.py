@@ -37,21 +37,20 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture import engine as hypothesis_engine
 
-from createimage_contract._hypothesis import private_home
-from createimage_contract.schema import Expectation, rule
-from createimage_contract.schema._shapes import protocol_parameters
+from createimage_contract.schema import Expectation, protocol_parameters, rule
 from createimage_contract.strategies import (
     Example,
     NearMiss,
+    UniqueNames,
     boundary_requests,
     breakable_rules,
     dry_run_requests,
     invalid_requests,
     name_source,
     near_misses,
+    private_home,
     valid_requests,
 )
-from createimage_contract.strategies._examples import UniqueNames
 
 from . import _xml
 from ._checks import CHECKS, Check, Exchange, Image, Skipped

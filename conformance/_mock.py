@@ -26,8 +26,14 @@ import responses
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 
-from createimage_contract.schema import FormatError, Violation, from_form, validate
-from createimage_contract.schema._wire import parse_form, split_protocol
+from createimage_contract.schema import (
+    FormatError,
+    Violation,
+    from_form,
+    parse_form,
+    split_protocol,
+    validate,
+)
 
 from ._reference import Answer, Image, ReferenceService, error_answer, new_image_id
 

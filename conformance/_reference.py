@@ -21,9 +21,15 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from createimage_contract.schema import Expectation, FormatError, expect, rule
-from createimage_contract.schema._requests import to_document
-from createimage_contract.schema._wire import parse_form, split_protocol
+from createimage_contract.schema import (
+    Expectation,
+    FormatError,
+    expect,
+    parse_form,
+    rule,
+    split_protocol,
+    to_document,
+)
 
 from . import _xml
 

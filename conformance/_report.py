@@ -12,7 +12,7 @@ from lxml import etree
 
 from createimage_contract import __version__
 from createimage_contract._console import EXIT_FOUND, EXIT_OK, EXIT_USAGE, Style
-from createimage_contract._curl import curl_command
+from createimage_contract.schema import curl_command
 
 from ._engine import CategoryFinished, CleanedUp, Event, Finding, Outcome, RunStarted
 from ._xml import xml_safe

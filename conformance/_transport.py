@@ -32,8 +32,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from createimage_contract._curl import FORM_CONTENT_TYPE
-from createimage_contract.schema import document
+from createimage_contract.schema import FORM_CONTENT_TYPE, document
 
 LOOPBACK_CREDENTIALS = ("AKIDLOOPBACKTESTING", "loopback-test-secret-key")
 """Fixed credentials for loopback targets: real keys are never sent to a local server."""

@@ -6,6 +6,7 @@ The public API is what this module exports; everything in a ``_module`` is priva
 from importlib.metadata import version as _version
 
 from .schema import (
+    Error,
     Expectation,
     FormatError,
     Rule,
@@ -22,6 +23,7 @@ from .schema import (
 __version__ = _version("createimage-contract")
 
 __all__ = [
+    "Error",
     "Expectation",
     "FormatError",
     "Rule",

@@ -16,13 +16,12 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from ._console import error, whole_number, write_out
-from ._curl import curl_command
-from ._hypothesis import private_home
-from .schema import validate
+from .schema import curl_command, validate
 from .strategies import (
     Example,
     dry_run_requests,
     invalid_requests,
+    private_home,
     requests,
     valid_requests,
 )

@@ -1,27 +1,63 @@
 """The CreateImage contract: the JSON Schema documents, the rule catalogue, the validator and the
-EC2 Query wire format. The documents ship beside this module; ``document(name)`` reads one."""
+EC2 Query wire format. The documents ship beside this module; ``document(name)`` reads one.
 
-from ._catalogue import Rule, rule, rules
+This is the lowest layer: ``strategies``, ``conformance``, the command line and the pytest
+plugin use its public names, and nothing here imports them."""
+
+from ._catalogue import Citation, Rule, RuleKind, Severity, rule, rules
+from ._curl import FORM_CONTENT_TYPE, curl_command
 from ._documents import ALL as DOCUMENT_NAMES
 from ._documents import load as document
-from ._requests import INPUT_FORMS, InputForm
+from ._ecma import compile_pattern
+from ._errors import Error
+from ._requests import INPUT_FORMS, InputForm, to_document
+from ._responses import Requirement, ResponsePath, Responses, ResponseShape, responses
+from ._shapes import protocol_parameters
 from ._validator import Expectation, Violation, expect, is_valid, validate
-from ._wire import FormatError, from_form, to_form
+from ._wire import (
+    FormatError,
+    Pairs,
+    decode_pairs,
+    encode_pairs,
+    from_form,
+    parse_form,
+    split_protocol,
+    to_form,
+)
 
 __all__ = [
     "DOCUMENT_NAMES",
+    "FORM_CONTENT_TYPE",
     "INPUT_FORMS",
+    "Citation",
+    "Error",
     "Expectation",
     "FormatError",
     "InputForm",
+    "Pairs",
+    "Requirement",
+    "ResponsePath",
+    "ResponseShape",
+    "Responses",
     "Rule",
+    "RuleKind",
+    "Severity",
     "Violation",
+    "compile_pattern",
+    "curl_command",
+    "decode_pairs",
     "document",
+    "encode_pairs",
     "expect",
     "from_form",
     "is_valid",
+    "parse_form",
+    "protocol_parameters",
+    "responses",
     "rule",
     "rules",
+    "split_protocol",
+    "to_document",
     "to_form",
     "validate",
 ]

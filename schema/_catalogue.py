@@ -10,7 +10,7 @@ from typing import Any, Literal
 from . import _documents
 
 Severity = Literal["error", "warning"]
-Kind = Literal["http", "request", "service", "outcome"]
+RuleKind = Literal["http", "request", "service", "outcome"]
 Document = Literal["seed", "ec2-error-codes", "ec2-query-protocol"]
 
 
@@ -27,7 +27,7 @@ class Rule:
     """One rule of the catalogue: what breaks it and what a conforming service answers."""
 
     id: str
-    kind: Kind
+    kind: RuleKind
     breaks_when: str
     code: str | None
     """The EC2 error code; ``None`` when no source states one for the fault (any 4xx will do)."""

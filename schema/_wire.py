@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from . import _shapes
+from ._errors import Error
 from ._shapes import Shape
 
 Pairs = list[tuple[str, str]]
@@ -23,7 +24,7 @@ _INDEX = re.compile(r"[1-9][0-9]{0,8}")
 _INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 
-class FormatError(ValueError):
+class FormatError(Error, ValueError):
     """The input cannot be read as a CreateImage request at all."""
 
 

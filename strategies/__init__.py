@@ -31,6 +31,7 @@ from createimage_contract.schema import rules
 
 from ._breakers import breaker
 from ._examples import Draft, Example, NearMiss, Service, UniqueNames, finish, outcome_member
+from ._home import private_home
 from ._near import Planner
 from ._sites import sites_of
 from ._spec import flatten, request_schema
@@ -39,12 +40,14 @@ from ._values import objects, valid
 __all__ = [
     "Example",
     "NearMiss",
+    "UniqueNames",
     "boundary_requests",
     "breakable_rules",
     "dry_run_requests",
     "invalid_requests",
     "name_source",
     "near_misses",
+    "private_home",
     "requests",
     "valid_requests",
 ]

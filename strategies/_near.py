@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from createimage_contract.schema._ecma import compile_pattern
+from createimage_contract.schema import compile_pattern
 
 from . import _patterns
 from ._breakers import sends_nothing, shape_at

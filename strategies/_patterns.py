@@ -16,7 +16,7 @@ import itertools
 from dataclasses import dataclass
 from functools import cache
 
-from createimage_contract.schema._ecma import compile_pattern
+from createimage_contract.schema import compile_pattern
 
 UNBOUNDED = -1
 """The upper count of ``*``, ``+`` and ``{n,}``."""

@@ -1,4 +1,5 @@
-"""A ``curl`` command that sends a form body as CreateImage, signed by curl itself.
+"""A ``curl`` command that sends a form body as CreateImage, signed by curl itself: the request
+as a person can send it again.
 
 curl (7.75 and later) signs with SigV4 given ``--aws-sigv4``; the credentials stay in the
 environment variables the command names, so a printed command never holds a secret.
