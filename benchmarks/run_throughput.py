@@ -53,7 +53,7 @@ from dataclasses import dataclass
 import hypothesis
 import requests
 
-from createimage_contract.conformance import Options, Outcome, Target
+from createimage_contract.conformance import Options, RunResult, Target
 from createimage_contract.conformance._engine import Engine
 from createimage_contract.conformance._targets import reference_process
 from createimage_contract.conformance._transport import (
@@ -110,7 +110,7 @@ class AnsweringTransport(Transport):
 
 @dataclass(frozen=True)
 class RunRound:
-    outcome: Outcome
+    outcome: RunResult
     wall_s: float
     forms: list[str]
     statuses: Counter[int | None]
@@ -143,7 +143,7 @@ def conformance_run(running_url: str, instance_id: str, options: Options) -> Run
     return RunRound(outcome, wall, transport.forms, transport.statuses)
 
 
-def own_work(options: Options) -> Outcome:
+def own_work(options: Options) -> RunResult:
     """A run with no HTTP, no server and no checks: generation and the engine."""
     url = "http://127.0.0.1:9/"
     target = Target(url, "reference", "i-0123456789abcdef0", REGION)
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[RunRound] = []
     loops: list[LoopRound] = []
     one_in_flight: list[RunRound] = []
-    own: list[Outcome] = []
+    own: list[RunResult] = []
     for _ in range(repeat):
         with reference_process(None) as (url, instance_id):
             run = conformance_run(url, instance_id, options)

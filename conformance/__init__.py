@@ -1,65 +1,96 @@
-"""The conformance runner, and the reference implementation of CreateImage.
+"""The conformance runner, the reference implementation of CreateImage, and its variants.
 
-``run`` sends generated requests to a target and checks every answer; ``serve`` starts the
-reference implementation (``ReferenceService``) on loopback.
+``run`` sends generated requests to a target and checks every answer; what it finds about the
+target is in its ``RunResult``. A bug of createimage-contract's own (an exception in a check,
+in parsing, signing or sending, in the strategies) is never a finding and never a pass: the run
+stops sending at once and ``run`` raises ``InternalError``. ``Verdict`` sets a result against a
+baseline of known deviations; ``json_report``, ``junit_xml`` and ``finding_lines`` report it.
 
-What ``run`` finds about the target is in its ``Outcome``. A bug of createimage-contract's own
-(an exception in a check, in parsing, signing or sending, in the strategies) is never a
-finding and never a pass: the run stops sending at once and ``run`` raises ``InternalError``.
+``serve`` starts the reference implementation (``ReferenceService``, whose ``answer`` gives an
+``Answer``) on loopback; ``CreateImageMock`` is the same service without a network, for unit
+tests; ``Child`` serves it (or one of its ``VARIANTS``, which ``selftest`` checks the run
+against) in a process of its own.
 """
 
 from __future__ import annotations
 
-from ._checks import CHECK_IDS
-from ._engine import Engine, Finding, InternalError, Options, Outcome, Target
-from ._reference import ReferenceService, Running, serve
-from ._targets import TargetError, open_target
-from ._transport import NoCredentials, Transport, credentials_for
+from ._checks import CHECK_IDS, CHECK_SUMMARIES, checks_for
+from ._child import Child, ChildError
+from ._engine import category_names
+from ._mock import CreateImageMock
+from ._options import Options
+from ._reference import Answer, ReferenceService, Running, serve
+from ._report import (
+    BaselineError,
+    Conformance,
+    CreateImageWarning,
+    Verdict,
+    finding_lines,
+    json_report,
+    junit_xml,
+    load_baseline,
+    write_baseline,
+)
+from ._results import (
+    CategoryFinished,
+    CleanedUp,
+    Event,
+    Finding,
+    InternalError,
+    Listener,
+    RuleStats,
+    RunFinished,
+    RunResult,
+    RunStarted,
+    Target,
+)
+from ._runner import run
+from ._runtime import describe_internal_error
+from ._targets import EMBEDDED_KINDS, TargetError, check_target
+from ._transport import NoCredentials
+from ._variants import VARIANTS, Variant, catches_label, variant
 
 __all__ = [
     "CHECK_IDS",
+    "CHECK_SUMMARIES",
+    "EMBEDDED_KINDS",
+    "VARIANTS",
+    "Answer",
+    "BaselineError",
+    "CategoryFinished",
+    "Child",
+    "ChildError",
+    "CleanedUp",
+    "Conformance",
+    "CreateImageMock",
+    "CreateImageWarning",
+    "Event",
     "Finding",
     "InternalError",
+    "Listener",
     "NoCredentials",
     "Options",
-    "Outcome",
     "ReferenceService",
+    "RuleStats",
+    "RunFinished",
+    "RunResult",
+    "RunStarted",
     "Running",
     "Target",
     "TargetError",
+    "Variant",
+    "Verdict",
+    "catches_label",
+    "category_names",
+    "check_target",
+    "checks_for",
+    "describe_internal_error",
+    "finding_lines",
+    "json_report",
+    "junit_xml",
+    "load_baseline",
     "run",
     "serve",
+    "variant",
+    "write_baseline",
 ]
-
-
-def run(
-    *,
-    endpoint: str | None = None,
-    target: str = "reference",
-    instance_id: str | None = None,
-    region: str = "us-east-1",
-    options: Options | None = None,
-    timeout: float = 10.0,
-) -> Outcome:
-    """A conformance run against ``endpoint`` (or the embedded ``target``); its outcome.
-
-    Raises ``TargetError`` or ``NoCredentials`` when the run cannot be made; credentials are
-    looked for before anything is sent. Raises ``InternalError`` when a bug of ours stopped
-    the run (images it created off loopback are still removed first): its message is one line
-    naming the exception and where it was raised, its ``outcome`` what was found until then.
-    An outcome whose ``sent_nothing`` is true sent no CreateImage request (every category was
-    left out) and proves nothing.
-    """
-    if endpoint is not None:
-        credentials_for(endpoint)
-    with open_target(target, endpoint, instance_id, region, timeout) as opened:
-        transport = Transport(
-            opened.endpoint, opened.region, credentials_for(opened.endpoint), timeout
-        )
-        try:
-            outcome = Engine(opened, transport, options or Options(), []).run()
-        finally:
-            transport.close()
-    if outcome.internal_error is not None:
-        raise InternalError(outcome)
-    return outcome

@@ -1,45 +1,47 @@
 """The checks: each a small function that looks at one exchange and raises ``Deviation``.
 
 An exchange is one request (the generated example, as sent) and its answer, with the answer's
-XML parsed once. Each check says when it applies; one that does not apply was not exercised
+XML parsed once. Each check says when it applies: to which answers (any, a whole one, a
+success, an error) and for which expected answers. One that does not apply was not exercised
 (which matters for the report's check x rule table), and one that cannot be made (the target
 does not answer DescribeImages) is skipped with a note, never failed. A check raises nothing
 else: any other exception is a bug of ours, and stops the run as one.
+
+``checks_for`` reads the same table for a rule: the checks a conforming answer exercises.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
+from typing import Literal
 
-from createimage_contract.schema import compile_pattern, from_form, rules
+from createimage_contract.schema import (
+    Error,
+    Expectation,
+    Requirement,
+    compile_pattern,
+    from_form,
+    responses,
+    rule,
+    rules,
+)
 from createimage_contract.strategies import Example
 
 from . import _xml
 from ._deviation import Deviation as Deviation  # what every check raises, named here too
+from ._images import Describe, DescribedImage, image_tags
 from ._transport import Response, Sent
 
 XML_MEDIA_TYPES = ("text/xml", "application/xml")
+VALID = "valid"
+"""The rule id of valid requests (they break none)."""
+DRY_RUN = "dry-run"
 
 
-class Skipped(Exception):
+class Skipped(Error):
     """A check that could not be made against this target; the message says why."""
-
-
-@dataclass(frozen=True)
-class Image:
-    """What DescribeImages says about one image."""
-
-    image_id: str
-    name: str | None
-    description: str | None
-    tags: dict[str, str]
-
-
-Describe = Callable[[dict[str, str]], list[Image] | None]
-"""DescribeImages with some filters (``{"image-id": ...}`` or ``{"name": ...}``); ``None`` when
-the target does not answer it; raises ``Deviation`` when it answers with something else."""
 
 
 @dataclass
@@ -52,7 +54,6 @@ class Exchange:
     describe: Describe
     root: _xml.Element | None = None
     xml_problem: str | None = None
-    skips: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.response.status is not None and self.response.body and not self.response.truncated:
@@ -66,30 +67,34 @@ class Exchange:
         """A whole answer came: a status, and a body read to its end or to the cap."""
         return self.response.status is not None and self.response.error is None
 
-    @property
-    def expected(self) -> str:
-        status = self.example.expect.status
-        return "any 4xx" if status is None else str(status)
+
+Answers = Literal["any", "answered", "success", "created", "error"]
+"""The answers a check looks at: any (even none), a whole answer, a success (200 and XML), a
+success that names an image id, an error (4xx or 5xx, and XML)."""
+_ANSWERS: dict[Answers, Callable[[Exchange], bool]] = {
+    "any": lambda x: True,
+    "answered": lambda x: x.answered,
+    "success": lambda x: x.response.status == 200 and x.root is not None,
+    "created": lambda x: x.response.status == 200 and bool(_xml.path_text(x.root, "imageId")),
+    "error": lambda x: x.answered and (x.response.status or 0) >= 400 and x.root is not None,
+}
+
+
+def _always(_: Expectation) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
 class Check:
     id: str
     summary: str
-    applies: Callable[[Exchange], bool]
+    answers: Answers
     run: Callable[[Exchange], None]
+    expects: Callable[[Expectation], bool] = _always
+    """For which expected answers it applies (every one, unless it says)."""
 
-
-def _answered(x: Exchange) -> bool:
-    return x.answered
-
-
-def _success(x: Exchange) -> bool:
-    return x.response.status == 200 and x.root is not None
-
-
-def _error_answer(x: Exchange) -> bool:
-    return x.answered and (x.response.status or 0) >= 400 and x.root is not None
+    def applies(self, x: Exchange) -> bool:
+        return self.expects(x.example.expect) and _ANSWERS[self.answers](x)
 
 
 # --- the checks --------------------------------------------------------------------------------
@@ -118,7 +123,7 @@ def status(x: Exchange) -> None:
 
 
 def error_code(x: Exchange) -> None:
-    code = _xml.path_text(x.root, "Errors", "Error", "Code")
+    code = _xml.error_code(x.root)
     expected = x.example.expect
     if expected.code is not None:
         if code != expected.code:
@@ -151,7 +156,7 @@ def xml(x: Exchange) -> None:
 
 
 def success_namespace(x: Exchange) -> None:
-    shape = _xml.shape("CreateImageResponse")
+    shape = responses().shapes["CreateImageResponse"]
     assert x.root is not None
     root, namespace = _xml.local_name(x.root), _xml.namespace(x.root)
     if root != shape.root:
@@ -164,7 +169,7 @@ def success_namespace(x: Exchange) -> None:
 
 def image_id(x: Exchange) -> None:
     value = _xml.path_text(x.root, "imageId")
-    if value is None or not _matches("ImageId", value):
+    if value is None or not _matches(responses().image_id_pattern, value):
         raise Deviation(f"imageId is {value!r}, not ami- and 8 or 17 hex digits")
 
 
@@ -175,22 +180,24 @@ def request_id(x: Exchange) -> None:
 
 def request_id_uuid(x: Exchange) -> None:
     value = _xml.path_text(x.root, "requestId") or ""
-    if not _matches("RequestId", value, "x-expected-pattern"):
+    if not _matches(responses().request_id_pattern, value):
         raise Deviation(f"requestId {value!r} is not a UUID", "warning")
 
 
 def error_body(x: Exchange) -> None:
-    shape = _xml.shape("ErrorResponse")
+    shape = responses().shapes["ErrorResponse"]
     assert x.root is not None
     if _xml.local_name(x.root) != shape.root or _xml.namespace(x.root) != shape.namespace:
         raise Deviation(f"the error root is {x.root.tag}, not {shape.root} without a namespace")
-    missing = [
-        "/".join(path)
-        for path in (("Errors", "Error", "Code"), ("Errors", "Error", "Message"), ("RequestID",))
-        if not _xml.path_text(x.root, *path)
-    ]
+    missing = ["/".join(r.path) for r in shape.requirements if not _has(x.root, r)]
     if missing:
         raise Deviation(f"the error body has no {', '.join(missing)}")
+
+
+def _has(root: _xml.Element, requirement: Requirement) -> bool:
+    """Whether ``root`` has the member; a filled one needs some text too."""
+    text = _xml.path_text(root, *requirement.path)
+    return bool(text) if requirement.filled else text is not None
 
 
 def describe_images(x: Exchange) -> None:
@@ -233,20 +240,15 @@ def dry_run_creates_nothing(x: Exchange) -> None:
         raise Deviation(f"a DryRun request created {named[0].image_id} named {name!r}")
 
 
-def _wanted(example: Example) -> Image:
+def _wanted(example: Example) -> DescribedImage:
+    """The image ``example`` asks for, as DescribeImages would list it."""
     params = example.params if example.params is not None else from_form(example.form)
-    tags = {
-        tag.get("Key", ""): tag.get("Value", "")
-        for specification in params.get("TagSpecifications", [])
-        if specification.get("ResourceType") == "image"
-        for tag in specification.get("Tags", [])
-    }
-    # What XML can carry of them: a service cannot send back a character XML forbids.
-    return Image(
+    # What XML can carry of it: a service cannot send back a character XML forbids.
+    return DescribedImage(
         "",
         _safe(params.get("Name")),
         _safe(params.get("Description")),
-        {_xml.xml_safe(k): _xml.xml_safe(v) for k, v in tags.items()},
+        {_xml.xml_safe(k): _xml.xml_safe(v) for k, v in image_tags(params)},
     )
 
 
@@ -254,62 +256,89 @@ def _safe(text: str | None) -> str | None:
     return None if text is None else _xml.xml_safe(text)
 
 
-def _matches(definition: str, value: str, key: str = "pattern") -> bool:
-    return compile_pattern(_xml.pattern_of(definition, key)).search(value) is not None
+def _matches(pattern: str, value: str) -> bool:
+    return compile_pattern(pattern).search(value) is not None
 
 
 CHECKS: tuple[Check, ...] = (
     Check(
         "response",
         "the request gets a whole answer, within the size cap and the time limit, not throttled",
-        lambda _: True,
+        "any",
         response,
     ),
     Check(
-        "status", "the status is the catalogue's (200, 412, the rule's, any 4xx)", _answered, status
+        "status",
+        "the status is the catalogue's (200, 412, the rule's, any 4xx)",
+        "answered",
+        status,
     ),
     Check(
         "error-code",
         "the error code is the catalogue's for the broken rule; where any will do, not "
         + " or ".join(sorted(_outcome_codes())),
-        lambda x: x.example.expect.rule is not None and _error_answer(x),
+        "error",
         error_code,
+        expects=lambda expected: expected.rule is not None,
     ),
     Check(
-        "content-type", "the answer is XML (text/xml or application/xml)", _answered, content_type
+        "content-type", "the answer is XML (text/xml or application/xml)", "answered", content_type
     ),
-    Check("xml", "the body is well-formed XML without a DTD", _answered, xml),
+    Check("xml", "the body is well-formed XML without a DTD", "answered", xml),
     Check(
         "success-namespace",
         "CreateImageResponse in the 2016-11-15 namespace (no trailing slash: warning)",
-        _success,
+        "success",
         success_namespace,
     ),
-    Check("image-id", "imageId is ami- and 8 or 17 hex digits", _success, image_id),
-    Check("request-id", "the success body has a requestId", _success, request_id),
-    Check("request-id-uuid", "the requestId is a UUID (warning)", _success, request_id_uuid),
+    Check("image-id", "imageId is ami- and 8 or 17 hex digits", "success", image_id),
+    Check("request-id", "the success body has a requestId", "success", request_id),
+    Check("request-id-uuid", "the requestId is a UUID (warning)", "success", request_id_uuid),
     Check(
         "error-body",
         "Response/Errors/Error with Code and Message, and RequestID",
-        _error_answer,
+        "error",
         error_body,
     ),
     Check(
         "describe-images",
         "DescribeImages lists a created image with its name, description and tags",
-        lambda x: (
-            x.example.expect.status == 200
-            and _success(x)
-            and x.root is not None
-            and bool(_xml.path_text(x.root, "imageId"))
-        ),
+        "created",
         describe_images,
+        expects=lambda expected: expected.status == 200,
     ),
     Check(
         "dry-run-creates-nothing",
         "a DryRun request creates no image",
-        lambda x: x.example.expect.rule == "dry-run" and x.answered,
+        "answered",
         dry_run_creates_nothing,
+        expects=lambda expected: expected.rule == DRY_RUN,
     ),
 )
 CHECK_IDS = tuple(check.id for check in CHECKS)
+CHECK_SUMMARIES = {check.id: check.summary for check in CHECKS}
+
+
+def checks_for(rule_id: str) -> tuple[str, ...]:
+    """The checks a conforming answer exercises, for a request that breaks ``rule_id`` (or for
+    a valid one, ``valid``): those that apply to what it expects and to such an answer."""
+    expected = _expected(rule_id)
+    conforming = _conforming_answers(expected)
+    return tuple(
+        check.id for check in CHECKS if check.answers in conforming and check.expects(expected)
+    )
+
+
+def _expected(rule_id: str) -> Expectation:
+    if rule_id == VALID:
+        return Expectation(200, None, None)
+    broken = rule(rule_id)
+    return Expectation(broken.status, broken.code, broken.id)
+
+
+def _conforming_answers(expected: Expectation) -> frozenset[Answers]:
+    """What a conforming answer to ``expected`` is: a success that names its image, or an
+    error; whole, and XML."""
+    if expected.status == 200:
+        return frozenset({"any", "answered", "success", "created"})
+    return frozenset({"any", "answered", "error"})

@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import IO
 
+from createimage_contract.schema import Error
+
 from ._reference import ReferenceService, serve
 
 MODULE = "createimage_contract.conformance._child"
@@ -71,7 +73,7 @@ def _service(variant_name: str | None, instance_ids: list[str]) -> ReferenceServ
     return VariantService(variant(variant_name), instance_ids)
 
 
-class ChildError(Exception):
+class ChildError(Error):
     """The child did not serve what it was asked to; the message says why, in one line."""
 
 

@@ -7,10 +7,10 @@ A module of its own, at the bottom of the conformance modules, because both the 
 
 from __future__ import annotations
 
-from createimage_contract.schema import Severity
+from createimage_contract.schema import Error, Severity
 
 
-class Deviation(Exception):
+class Deviation(Error):
     """The target deviates from the contract: a finding about the target, never about us."""
 
     def __init__(self, message: str, severity: Severity = "error") -> None:

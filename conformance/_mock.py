@@ -19,10 +19,9 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.handlers
-import responses
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 
@@ -35,7 +34,11 @@ from createimage_contract.schema import (
     validate,
 )
 
-from ._reference import Answer, Image, ReferenceService, error_answer, new_image_id
+from . import _xml
+from ._reference import Answer, HeldImage, ReferenceService, error_answer, new_image_id
+
+if TYPE_CHECKING:
+    import responses
 
 EC2_ENDPOINTS = re.compile(r"https?://ec2(\.[a-z0-9-]+)?\.amazonaws\.com(\.cn)?(:\d+)?(/.*)?")
 MOCKED_OPERATIONS = ("CreateImage", "DescribeImages")
@@ -83,7 +86,7 @@ class CreateImageMock:
         intercept besides EC2's own (``https://ec2.<region>.amazonaws.com``)."""
         self.service = ReferenceService(instances)
         for name in taken_names:
-            image = Image(new_image_id(), name, None, (), self.service.instance_id)
+            image = HeldImage(new_image_id(), name, None, (), self.service.instance_id)
             self.service.images[image.image_id] = image
         self.calls: list[Call] = []
         self._endpoints = [EC2_ENDPOINTS, *(re.compile(re.escape(e) + ".*") for e in endpoints)]
@@ -96,11 +99,13 @@ class CreateImageMock:
         self._forced.append((status, code, message or f"{code} (forced by the test)"))
 
     @property
-    def created(self) -> list[Image]:
+    def created(self) -> list[HeldImage]:
         """The images the code under test created."""
         return list(self.service.images.values())
 
     def start(self) -> CreateImageMock:
+        import responses  # here: it imports requests, which a run without the mock never needs
+
         self._responses = responses.RequestsMock(assert_all_requests_are_fired=False)
         self._responses.start()
         for pattern in self._endpoints:
@@ -143,7 +148,6 @@ class CreateImageMock:
             answer = error_answer(*forced)
         else:
             answer = self.service.answer(method, url, headers, body)
-        code = re.search(rb"<Code>([^<]*)</Code>", answer.body) if answer.status >= 400 else None
         call = Call(
             via,
             method,
@@ -151,7 +155,7 @@ class CreateImageMock:
             headers,
             form,
             answer.status,
-            code.group(1).decode() if code else None,
+            _xml.error_code(answer.body) if answer.status >= 400 else None,
             _violations(method, url, headers, form),
         )
         with self._lock:

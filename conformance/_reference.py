@@ -1,10 +1,11 @@
 """The reference implementation: a strict CreateImage service that follows the catalogue exactly.
 
-It answers what ``expect`` says a conforming service answers, with the exact XML of the facts
-file, and holds its instances and images in memory so that the service rules
-(``instance-id.not-found``, ``name.duplicate``) and DryRun ("nothing created") are real. It also
-answers ``DescribeImages`` for the images it created, which is how the runner checks that a
-create really created. Nothing about the rules is written here: they come from ``schema/``.
+It answers what ``expect`` says a conforming service answers, in the XML of EC2 (the shapes
+of ``responses.schema.json``), and holds its instances and images in memory so that the
+service rules (``instance-id.not-found``, ``name.duplicate``) and DryRun ("nothing created")
+are real. It also answers ``DescribeImages`` for the images it created, which is how the
+runner checks that a create really created. Nothing about the rules is written here: they come
+from ``schema/``.
 
 ``ReferenceService.answer`` is the service without HTTP (the mocks use it); ``wsgi`` is the same
 as a WSGI application, and ``serve`` runs it on loopback.
@@ -26,12 +27,14 @@ from createimage_contract.schema import (
     FormatError,
     expect,
     parse_form,
+    responses,
     rule,
     split_protocol,
     to_document,
 )
 
 from . import _xml
+from ._images import image_tags
 
 MAX_BODY = 1024 * 1024
 IDLE_TIMEOUT_S = 30.0
@@ -43,15 +46,21 @@ FALLBACK_CODE = "InvalidParameterValue"
 DRY_RUN_MESSAGE = "Request would have succeeded, but DryRun flag is set."
 
 
+def _content_type() -> str:
+    return responses().content_type
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
     body: bytes
-    content_type: str = field(default_factory=_xml.content_type)
+    content_type: str = field(default_factory=_content_type)
 
 
 @dataclass(frozen=True)
-class Image:
+class HeldImage:
+    """An image the reference holds: what it was created with."""
+
     image_id: str
     name: str
     description: str | None
@@ -75,7 +84,7 @@ class ReferenceService:
         ``None`` for a service where every well-formed instance id exists (a mock's)."""
         held = None if instance_ids is None else frozenset(instance_ids)
         self.instance_ids = frozenset({new_instance_id()}) if held == frozenset() else held
-        self.images: dict[str, Image] = {}
+        self.images: dict[str, HeldImage] = {}
         self._lock = threading.Lock()
 
     @property
@@ -111,15 +120,13 @@ class ReferenceService:
                 return _success(image.image_id)
         return _refusal(expectation)
 
-    def _remember(self, params: dict[str, Any]) -> Image:
-        tags = tuple(
-            (tag["Key"], tag.get("Value", ""))
-            for specification in params.get("TagSpecifications", [])
-            if specification.get("ResourceType") == "image"
-            for tag in specification.get("Tags", [])
-        )
-        image = Image(
-            new_image_id(), params["Name"], params.get("Description"), tags, params["InstanceId"]
+    def _remember(self, params: dict[str, Any]) -> HeldImage:
+        image = HeldImage(
+            new_image_id(),
+            params["Name"],
+            params.get("Description"),
+            tuple(image_tags(params)),
+            params["InstanceId"],
         )
         self.images[image.image_id] = image
         return image
@@ -132,7 +139,7 @@ class ReferenceService:
             return error_answer(
                 400, "InvalidAMIID.NotFound", f"The image id '{image_id}' does not exist"
             )
-        ns = _xml.shape("CreateImageResponse").namespace
+        ns = responses().shapes["CreateImageResponse"].namespace
         root = _xml.build(
             "DeregisterImageResponse",
             ns,
@@ -203,7 +210,7 @@ def _filters(pairs: list[tuple[str, str]]) -> dict[str, set[str]]:
     return {names[n]: values.get(n, set()) for n in names}
 
 
-def _matches(image: Image, filters: dict[str, set[str]]) -> bool:
+def _matches(image: HeldImage, filters: dict[str, set[str]]) -> bool:
     fields = {"name": image.name, "image-id": image.image_id, "description": image.description}
     return all(fields.get(name) in allowed for name, allowed in filters.items())
 
@@ -213,7 +220,7 @@ def _request_id() -> str:
 
 
 def _success(image_id: str) -> Answer:
-    shape = _xml.shape("CreateImageResponse")
+    shape = responses().shapes["CreateImageResponse"]
     ns = shape.namespace
     root = _xml.build(
         shape.root,
@@ -226,7 +233,7 @@ def _success(image_id: str) -> Answer:
 
 def error_answer(status: int, code: str, message: str) -> Answer:
     """An EC2 error answer: ``Response/Errors/Error`` with ``Code``, ``Message``, ``RequestID``."""
-    shape = _xml.shape("ErrorResponse")
+    shape = responses().shapes["ErrorResponse"]
     error = _xml.node("Error", None, _xml.leaf("Code", code), _xml.leaf("Message", message))
     root = _xml.build(
         shape.root, None, _xml.node("Errors", None, error), _xml.leaf("RequestID", _request_id())
@@ -252,8 +259,8 @@ def _documented_code(rule_id: str | None) -> str:
     return documented[0] if documented else FALLBACK_CODE
 
 
-def _images_xml(images: list[Image]) -> _xml.Element:
-    shape = _xml.shape("DescribeImagesResponse")
+def _images_xml(images: list[HeldImage]) -> _xml.Element:
+    shape = responses().shapes["DescribeImagesResponse"]
     ns = shape.namespace
     items = []
     for image in images:
@@ -346,4 +353,4 @@ def serve(
         server.server_close()
 
 
-__all__ = ["Answer", "Image", "ReferenceService", "Running", "serve"]
+__all__ = ["Answer", "HeldImage", "ReferenceService", "Running", "serve"]

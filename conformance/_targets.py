@@ -12,13 +12,27 @@ from urllib.parse import urlsplit
 
 import botocore.session
 
+from createimage_contract.schema import Error
+
 from ._child import ChildError, serving
-from ._engine import Target
-from ._transport import LOOPBACK_CREDENTIALS, is_loopback
+from ._results import Target
+from ._transport import LOOPBACK_CREDENTIALS, credentials_for, is_loopback
+
+EMBEDDED_KINDS = ("reference", "moto")
+"""The targets ``run`` starts itself, the default first; any other is an ``endpoint``."""
 
 
-class TargetError(Exception):
+class TargetError(Error):
     """The run cannot be made: the message says why, in one line."""
+
+
+def check_target(endpoint: str | None) -> None:
+    """Raise what would stop a run against ``endpoint`` (the embedded target when ``None``)
+    before it starts, without connecting: ``TargetError`` for a URL that is not an http(s)
+    one, ``NoCredentials`` for a remote target and no credentials in the environment."""
+    if endpoint is not None:
+        check_url(endpoint)
+        credentials_for(endpoint)
 
 
 @contextmanager

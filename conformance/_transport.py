@@ -17,7 +17,6 @@ import http.client
 import ipaddress
 import itertools
 import os
-import re
 import socket
 import threading
 import time
@@ -32,23 +31,26 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from createimage_contract.schema import FORM_CONTENT_TYPE, document
+from createimage_contract.schema import FORM_CONTENT_TYPE, Error, responses
+
+from . import _xml
 
 LOOPBACK_CREDENTIALS = ("AKIDLOOPBACKTESTING", "loopback-test-secret-key")
 """Fixed credentials for loopback targets: real keys are never sent to a local server."""
+DEFAULT_TIMEOUT_S = 10.0
+"""How long to wait for each read of an answer."""
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEADLINE_TIMEOUTS = 3
 """A whole answer (status line, headers, body) must arrive within this many timeouts,
 however it trickles in."""
 MAX_BACKOFF_S = 5.0
-THROTTLING_CODES = frozenset(document("responses.schema.json")["x-throttling-codes"])
 SECRET_HEADERS = ("authorization", "x-amz-security-token")
 REDACTED = "<redacted>"
 _TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 """What sending a request or reading its answer raises when the other end misbehaves."""
 
 
-class NoCredentials(Exception):
+class NoCredentials(Error):
     """A remote target and no AWS credentials in the environment."""
 
 
@@ -148,7 +150,7 @@ class Transport:
         endpoint: str,
         region: str,
         credentials: Credentials,
-        timeout: float = 10.0,
+        timeout: float = DEFAULT_TIMEOUT_S,
         max_bytes: int = DEFAULT_MAX_BYTES,
         retries: int = 3,
         backoff_s: float = 0.5,
@@ -211,7 +213,8 @@ class Transport:
     def _backoff(self, response: Response, tries: int) -> float | None:
         """How long to wait before retrying a throttled answer; ``None`` when it is not one."""
         throttled = response.status == 503 or (
-            response.status in (400, 429) and _error_code(response.body) in THROTTLING_CODES
+            response.status in (400, 429)
+            and _xml.error_code(response.body) in responses().throttling_codes
         )
         if not throttled:
             return None
@@ -361,11 +364,6 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
-
-
-def _error_code(body: bytes) -> str | None:
-    found = re.search(rb"<Code>([^<]{1,100})</Code>", body[:4096])
-    return found.group(1).decode("utf-8", "replace") if found else None
 
 
 def redact(headers: dict[str, str]) -> dict[str, str]:

@@ -23,7 +23,7 @@ import itertools
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any, Literal
@@ -33,18 +33,27 @@ import botocore.session
 from botocore.model import StringShape
 from lxml import etree
 
-from createimage_contract.schema import FormatError, expect, rule, rules, validate
-from createimage_contract.schema._shapes import Shape, parameters, protocol_parameters
-from createimage_contract.schema._wire import decode_pairs, parse_form, split_protocol
-from createimage_contract.strategies._sites import member_schema
-from createimage_contract.strategies._spec import Spec, flatten
+from createimage_contract.schema import (
+    ANY_ITEM,
+    Field,
+    FormatError,
+    contract,
+    decode_pairs,
+    expect,
+    parse_form,
+    protocol_parameters,
+    rule,
+    rules,
+    split_protocol,
+    validate,
+)
 
 from . import _xml
 from ._reference import DRY_RUN_MESSAGE, Answer, ReferenceService, _success, error_answer
 
-Kind = Literal["faulty", "conformant"]
-FAULTY: Kind = "faulty"
-CONFORMANT: Kind = "conformant"
+VariantKind = Literal["faulty", "conformant"]
+FAULTY: VariantKind = "faulty"
+CONFORMANT: VariantKind = "conformant"
 
 Form = list[tuple[str, str]]
 """A request's parameters, URL query and body together, in order, as on the wire."""
@@ -107,7 +116,7 @@ class Variant:
     """The reference, differing in one way: in the request it reads, or in how it answers."""
 
     name: str
-    kind: Kind
+    kind: VariantKind
     deviation: str
     """What it does differently, in one line."""
     catches: tuple[str, ...] = ()
@@ -152,18 +161,18 @@ class VariantService(ReferenceService):
 # --- what the contract says, read from the schema and the catalogue -------------------------------
 
 
-def _spec(*path: str) -> Spec:
-    return flatten(member_schema("body", path))
+def _field(*path: str) -> Field:
+    return contract().field("body", path)
 
 
-TAG = ("TagSpecifications", "*", "Tags", "*")
-NAME_SPEC = _spec("Name")
-DESCRIPTION_SPEC = _spec("Description")
-TAG_KEY_SPEC = _spec(*TAG, "Key")
-TAG_VALUE_SPEC = _spec(*TAG, "Value")
-TAG_LIMIT = _spec(*TAG[:-1]).max_items or 0
-INTEGER_SPEC = _spec("BlockDeviceMappings", "*", "Ebs", "Iops")
-RESOURCE_TYPES = _spec(*TAG[:2], "ResourceType").options
+TAG = ("TagSpecifications", ANY_ITEM, "Tags", ANY_ITEM)
+NAME_FIELD = _field("Name")
+DESCRIPTION_FIELD = _field("Description")
+TAG_KEY_FIELD = _field(*TAG, "Key")
+TAG_VALUE_FIELD = _field(*TAG, "Value")
+TAG_LIMIT = _field(*TAG[:-1]).limit("maxItems") or 0
+INTEGER_FIELD = _field("BlockDeviceMappings", ANY_ITEM, "Ebs", "Iops")
+RESOURCE_TYPES = _field(*TAG[:2], "ResourceType").options
 
 
 def _rule_ids(kinds: tuple[str, ...], leave_out: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -218,11 +227,11 @@ MAPPING = rf"BlockDeviceMapping\.{INDEX}"
 VOLUME_TYPE = rf"{MAPPING}\.Ebs\.VolumeType"
 
 
-def _wire_names(kind: str, shape: Shape | None = None, prefix: str = "") -> list[str]:
+def _wire_names(kind: str, shape: Field | None = None, prefix: str = "") -> list[str]:
     """Patterns of the wire names of every member of ``kind`` (boolean, integer)."""
     found = []
-    for member in (shape or parameters()).members.values():
-        name, inner = prefix + re.escape(member.wire_name), member.shape
+    for member in (shape or _field()).members.values():
+        name, inner = prefix + re.escape(member.wire_name), member
         if inner.kind == "list" and inner.item is not None:
             name, inner = rf"{name}\.{INDEX}", inner.item
         if inner.kind == kind:
@@ -287,7 +296,7 @@ def _padded_from(length: int) -> Callable[[str], str]:
 
 def _utf8_bytes_counted(value: str) -> str:
     """A description within the limit in characters but not in UTF-8 bytes is refused."""
-    limit = DESCRIPTION_SPEC.max_length or 0
+    limit = DESCRIPTION_FIELD.limit("maxLength") or 0
     too_long = len(value.encode("utf-8", "surrogatepass")) > limit
     return "x" * (limit + 1) if too_long else value
 
@@ -297,12 +306,12 @@ def _aws_prefix_case_sensitive(key: str) -> str:
     return "x" + key[1:] if key[:4].lower() == "aws:" and key[:4] != "aws:" else key
 
 
-def _lowercase_if(options: tuple[str, ...] | list[Any] | None) -> Callable[[str], str]:
+def _lowercase_if(options: Sequence[Any] | None) -> Callable[[str], str]:
     known = {str(option) for option in options or ()}
     return lambda value: value.lower() if value.lower() in known else value
 
 
-def _any_of(ec2_enum: str, options: list[Any] | None) -> Callable[[str], str]:
+def _any_of(ec2_enum: str, options: Sequence[Any] | None) -> Callable[[str], str]:
     """A value of one of EC2's enums (wider than the contract's ``options``) is taken as the
     first of the contract's."""
     allowed = [str(option) for option in options or ()]
@@ -338,7 +347,7 @@ def _integer_unbounded(value: str) -> str:
     """Any size is taken, and then held in 32 bits (the most it can be)."""
     if not re.fullmatch(r"-?[0-9]+", value):
         return value
-    low, high = INTEGER_SPEC.minimum or 0, INTEGER_SPEC.maximum or 0
+    low, high = INTEGER_FIELD.limit("minimum") or 0, INTEGER_FIELD.limit("maximum") or 0
     return str(min(max(int(value), low), high))
 
 
@@ -407,7 +416,7 @@ def _refused_alone(pairs: Form, prefix: str, alone: str, context: Form) -> bool:
     return expect(urlencode(MINIMAL + list(context) + moved)).status != 200
 
 
-def _unknown_members_dropped(container: str, shape: Shape) -> Rewrite:
+def _unknown_members_dropped(container: str, shape: Field) -> Rewrite:
     """Members ``shape`` does not have, inside ``container``, are ignored (not refused)."""
     pattern = re.compile(rf"{container}\.([^.]*)")
     known = set(shape.by_wire_name)
@@ -431,16 +440,16 @@ def _in_turn(*rewrites: Rewrite) -> Rewrite:
     return rewrite
 
 
-def _shape(*path: str) -> Shape:
-    shape = parameters()
+def _shape(*path: str) -> Field:
+    shape = _field()
     for step in path:
-        member = shape.members[step].shape
+        member = shape.members[step]
         shape = member.item if member.kind == "list" and member.item is not None else member
     return shape
 
 
 def _member_names_case_insensitive(form: Form) -> Form:
-    canonical = {name.lower(): name for name in parameters().by_wire_name}
+    canonical = {name.lower(): name for name in _field().by_wire_name}
 
     def fixed(key: str) -> str:
         first, dot, rest = key.partition(".")
@@ -506,8 +515,7 @@ def with_code(code: str) -> When:
 
 
 def code_of(answer: Answer) -> str | None:
-    found = re.search(rb"<Code>([^<]*)</Code>", answer.body)
-    return found.group(1).decode() if found else None
+    return _xml.error_code(answer.body)
 
 
 def substitute(pattern: bytes, replacement: bytes) -> Change:
@@ -756,23 +764,23 @@ _NEAR_MISSES = (
     Variant(
         "name-length-129",
         FAULTY,
-        f"a Name of {(NAME_SPEC.max_length or 0) + 1} characters is taken (off by one)",
+        f"a Name of {(NAME_FIELD.limit('maxLength') or 0) + 1} characters is taken (off by one)",
         ("name.length",),
-        request=values(NAME, _cut_at(NAME_SPEC.max_length or 0)),
+        request=values(NAME, _cut_at(NAME_FIELD.limit("maxLength") or 0)),
     ),
     Variant(
         "name-length-2",
         FAULTY,
-        f"a Name of {NAME_SPEC.min_length - 1} characters is taken (off by one)",
+        f"a Name of {(NAME_FIELD.limit('minLength') or 0) - 1} characters is taken (off by one)",
         ("name.length",),
-        request=values(NAME, _padded_from(NAME_SPEC.min_length)),
+        request=values(NAME, _padded_from(NAME_FIELD.limit("minLength") or 0)),
     ),
     Variant(
         "description-length-256",
         FAULTY,
-        f"a Description of {(DESCRIPTION_SPEC.max_length or 0) + 1} characters is taken",
+        f"a Description of {(DESCRIPTION_FIELD.limit('maxLength') or 0) + 1} characters is taken",
         ("description.length",),
-        request=values(DESCRIPTION, _cut_at(DESCRIPTION_SPEC.max_length or 0)),
+        request=values(DESCRIPTION, _cut_at(DESCRIPTION_FIELD.limit("maxLength") or 0)),
     ),
     Variant(
         "description-utf8-bytes",
@@ -784,9 +792,9 @@ _NEAR_MISSES = (
     Variant(
         "tag-key-129",
         FAULTY,
-        f"a tag key of {(TAG_KEY_SPEC.max_length or 0) + 1} characters is taken",
+        f"a tag key of {(TAG_KEY_FIELD.limit('maxLength') or 0) + 1} characters is taken",
         ("tag.key",),
-        request=values(TAG_KEY, _cut_at(TAG_KEY_SPEC.max_length or 0)),
+        request=values(TAG_KEY, _cut_at(TAG_KEY_FIELD.limit("maxLength") or 0)),
     ),
     Variant(
         "tag-key-aws-prefix-case",
@@ -798,9 +806,9 @@ _NEAR_MISSES = (
     Variant(
         "tag-value-257",
         FAULTY,
-        f"a tag value of {(TAG_VALUE_SPEC.max_length or 0) + 1} characters is taken",
+        f"a tag value of {(TAG_VALUE_FIELD.limit('maxLength') or 0) + 1} characters is taken",
         ("tag.value",),
-        request=values(TAG_VALUE, _cut_at(TAG_VALUE_SPEC.max_length or 0)),
+        request=values(TAG_VALUE, _cut_at(TAG_VALUE_FIELD.limit("maxLength") or 0)),
     ),
     Variant(
         "tag-limit-51",
@@ -869,7 +877,7 @@ _NEAR_MISSES = (
         ("ebs.volume-type",),
         request=values(
             VOLUME_TYPE,
-            _lowercase_if(_spec("BlockDeviceMappings", "*", "Ebs", "VolumeType").options),
+            _lowercase_if(_field("BlockDeviceMappings", ANY_ITEM, "Ebs", "VolumeType").options),
         ),
     ),
     Variant(
@@ -878,7 +886,7 @@ _NEAR_MISSES = (
         "BootModeOverride may be any of EC2's boot modes (legacy-bios, uefi-preferred)",
         ("boot-mode-override.invalid",),
         request=values(
-            "BootModeOverride", _any_of("BootModeValues", _spec("BootModeOverride").options)
+            "BootModeOverride", _any_of("BootModeValues", _field("BootModeOverride").options)
         ),
     ),
     Variant(

@@ -1,4 +1,4 @@
-"""The XML of EC2 answers: read hardened, written as EC2 writes it, shapes from the schema.
+"""The XML of EC2 answers: read hardened, written as EC2 writes it.
 
 Every answer is untrusted. The parser loads no DTD, expands no entity, touches no network and
 refuses huge trees; a document that declares a DOCTYPE is not parsed at all, because the only
@@ -8,13 +8,11 @@ reason to send one to a client is to make it do something it should not.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from lxml import etree
 
-from createimage_contract.schema import document
+from createimage_contract.schema import ResponsePath, responses
 
 from ._deviation import Deviation
 
@@ -93,37 +91,23 @@ def children(element: Element | None, name: str) -> list[Element]:
     return [c for c in element if isinstance(c.tag, str) and local_name(c) == name]
 
 
-@dataclass(frozen=True)
-class Shape:
-    """An answer's root element, namespace and status, from ``responses.schema.json``."""
-
-    root: str
-    namespace: str | None
-    tolerated_namespace: str | None
-    status: Any
-
-
-@cache
-def shape(name: str) -> Shape:
-    definition = document("responses.schema.json")["$defs"][name]
-    return Shape(
-        definition["x-xml-root"],
-        definition["x-xml-namespace"],
-        definition.get("x-xml-namespace-tolerated"),
-        definition.get("x-status"),
-    )
+def error_code(answer: bytes | Element | None) -> str | None:
+    """The EC2 error code of an answer (its body, or its parsed root): the text at the code's
+    path in ``ErrorResponse``; ``None`` when the answer has none there, or is not XML."""
+    if isinstance(answer, bytes):
+        try:
+            answer = parse(answer)
+        except XmlProblem:
+            return None
+    return path_text(answer, *_code_path())
 
 
 @cache
-def content_type() -> str:
-    value: str = document("responses.schema.json")["x-content-type"]
-    return value
-
-
-@cache
-def pattern_of(name: str, key: str = "pattern") -> str:
-    value: str = document("responses.schema.json")["$defs"][name][key]
-    return value
+def _code_path() -> ResponsePath:
+    """Where ``responses.schema.json`` puts the code: ``Errors/Error/Code``."""
+    error = responses().shapes["ErrorResponse"]
+    (path,) = [r.path for r in error.requirements if r.path[-1] == "Code"]
+    return path
 
 
 def build(root: str, ns: str | None, *children_: Element) -> Element:

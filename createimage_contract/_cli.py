@@ -1,4 +1,7 @@
-"""The ``createimage-contract`` command line: each command registers itself from its module."""
+"""The ``createimage-contract`` command line: each command registers itself from its module.
+
+Registering imports nothing heavy (no Hypothesis, no conformance runner): ``lint`` must start
+fast, so each command imports what it needs when it runs, or when its help is asked for."""
 
 from __future__ import annotations
 
@@ -6,26 +9,18 @@ import argparse
 import io
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
 
 from . import __version__, _generate, _lint, _run, _selftest
-from ._console import EXIT_USAGE
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser whose usage errors are one line and exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+from ._console import Parser
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="createimage-contract",
         description="Check that anything speaking the EC2 CreateImage API speaks it correctly.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
     for module in (_lint, _generate, _run, _selftest):
         module.register(commands)

@@ -1,14 +1,16 @@
-"""Talking to the shell: exit codes, one-line errors, colour only on a terminal (and never
-when NO_COLOR is set, no-color.org), and output to a reader that may leave early."""
+"""Talking to the shell: the argument parser, exit codes, one-line errors, colour only on a
+terminal (and never when NO_COLOR is set, no-color.org), and output to a reader that may leave
+early."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal, TextIO
+from typing import Any, Literal, NoReturn, TextIO
 
 ColorChoice = Literal["auto", "always", "never"]
 
@@ -43,6 +45,27 @@ class Style:
         return self._paint("32", text)
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line and exit 2, and whose help can be
+    completed when it is asked for (``complete_help``): registering a command then imports
+    nothing its help merely mentions."""
+
+    def __init__(
+        self, *args: Any, complete_help: Callable[[Parser], None] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._complete_help = complete_help
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+    def format_help(self) -> str:
+        if self._complete_help is not None:
+            complete, self._complete_help = self._complete_help, None
+            complete(self)
+        return super().format_help()
+
+
 def whole_number(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: a whole number from ``low`` to ``high``; anything else one line."""
 
@@ -54,6 +77,32 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
                 f"must be a whole number from {low} to {high}, not {text!r}"
             )
         return value
+
+    return parse
+
+
+SEED = whole_number(0, 2**64 - 1)
+"""An argparse type: a random seed."""
+
+
+def new_seed() -> int:
+    return random.SystemRandom().randrange(2**32)
+
+
+def id_list(what: str, known: Callable[[], Sequence[str]]) -> Callable[[str], tuple[str, ...]]:
+    """An argparse type: comma-separated ids, each one of ``known()`` (asked for when an
+    option is given, not when the parser is built)."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        choices = known()
+        ids = tuple(part.strip() for part in text.split(",") if part.strip())
+        unknown = [i for i in ids if i not in choices]
+        if unknown or not ids:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {', '.join(unknown) or text!r}; the {what}s are "
+                + ", ".join(choices)
+            )
+        return ids
 
     return parse
 

@@ -1,34 +1,28 @@
-"""``createimage-contract generate``: example requests from the strategies, without sending."""
+"""``createimage-contract generate``: example requests from the strategies, without sending.
+
+Hypothesis and the strategies are imported when examples are drawn, not when the command line
+is built: ``lint`` and ``--help`` do without them."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import seed as hypothesis_seed
-from hypothesis import strategies as st
-
-from ._console import error, whole_number, write_out
+from ._console import SEED, error, new_seed, whole_number, write_out
 from .schema import curl_command, validate
-from .strategies import (
-    Example,
-    dry_run_requests,
-    invalid_requests,
-    private_home,
-    requests,
-    valid_requests,
-)
+
+if TYPE_CHECKING:
+    from hypothesis import strategies as st
+
+    from .strategies import Example
 
 ALL_RULES = "all"
 MAX_COUNT = 100_000
-SEED = whole_number(0, 2**64 - 1)
 FORMATS = ("jsonl", "form", "curl")
 
 GENERATE_EPILOG = """\
@@ -73,6 +67,8 @@ class Request:
 
 def strategy(request: Request) -> st.SearchStrategy[Example]:
     """The strategy for ``request``; ``ValueError`` names what is wrong with it."""
+    from .strategies import dry_run_requests, invalid_requests, requests, valid_requests
+
     service: dict[str, Any] = {
         "instance_id": request.instance_id,
         "taken_names": request.taken_names,
@@ -89,6 +85,11 @@ def strategy(request: Request) -> st.SearchStrategy[Example]:
 
 def examples(request: Request) -> list[Example]:
     """``request.count`` examples; the same seed gives the same examples."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+
+    from .strategies import private_home
+
     drawn: list[Example] = []
 
     @settings(
@@ -106,10 +107,6 @@ def examples(request: Request) -> list[Example]:
     with private_home():
         collect()
     return drawn[: request.count]
-
-
-def new_seed() -> int:
-    return random.SystemRandom().randrange(2**32)
 
 
 def writer(fmt: str, endpoint: str, region: str) -> Callable[[Example], str]:

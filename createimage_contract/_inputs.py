@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .schema import InputForm
-from .schema._requests import detect
+from .schema import Error, InputForm
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 STDIN = "-"
 
 
-class InputError(Exception):
+class InputError(Error):
     """An input that cannot be read or parsed; the message names the input and the reason."""
 
 
@@ -25,7 +24,8 @@ class Input:
     """The path as given, or ``<stdin>``."""
     request: Any
     form: InputForm
-    """The form it was read as (never ``auto``)."""
+    """The form to validate it as: ``auto`` for a JSON object or array, which the validator
+    tells apart (an HTTP request, or parameters) as it does for any request."""
 
 
 def read(source: str, form: InputForm = "auto") -> Input:
@@ -41,8 +41,8 @@ def read(source: str, form: InputForm = "auto") -> Input:
     if form == "form" or (form == "auto" and not _looks_like_json(source, text)):
         return Input(name, text, "form")
     document = _parse_json(name, text)
-    if form == "auto":  # JSON text holds parameters or an HTTP request, never a form body
-        form = "http" if detect(document) == "http" else "json"
+    if form == "auto" and isinstance(document, str):
+        form = "json"  # JSON text holds parameters or an HTTP request, never a form body
     return Input(name, document, form)
 
 

@@ -1,4 +1,7 @@
-"""``createimage-contract run`` and ``serve``: the conformance run, and the reference service."""
+"""``createimage-contract run`` and ``serve``: the conformance run, and the reference service.
+
+The runner is imported when a command runs, or when ``run --help`` lists its checks and
+defaults: registering the commands imports nothing of it."""
 
 from __future__ import annotations
 
@@ -6,17 +9,28 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._console import EXIT_OK, EXIT_USAGE, Style, error, whole_number, write_out
-from ._generate import SEED
+from ._console import (
+    EXIT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    SEED,
+    Parser,
+    Style,
+    error,
+    id_list,
+    new_seed,
+    whole_number,
+    write_out,
+)
 from .schema import validate
 
 if TYPE_CHECKING:
-    from createimage_contract.conformance import Outcome
-    from createimage_contract.conformance._report import Verdict
+    from .conformance import RunResult, Verdict
 
 RUN_EPILOG = """\
 targets:
@@ -44,65 +58,69 @@ examples:
   createimage-contract run --endpoint http://localhost:4566/ --instance-id i-0abc12345 \\
       --baseline known.json --junit-xml conformance.xml
 """
+RunnerDefaults = dict[argparse.Action, str]
+"""Options whose default is the runner's, with their help, which names it as ``{default}``."""
 
 
 def register(commands: Any) -> None:
-    from createimage_contract.conformance._checks import CHECKS
-    from createimage_contract.conformance._engine import EMBEDDED_KINDS, Options
-    from createimage_contract.conformance._transport import DEFAULT_MAX_BYTES
+    runner_defaults: RunnerDefaults = {}
 
-    defaults = Options()
-    listed = "\n".join(f"  {check.id:<24} {check.summary}" for check in CHECKS)
-    run = commands.add_parser(
+    def defaulted(group: Any, flag: str, help: str, **kwargs: Any) -> None:
+        runner_defaults[group.add_argument(flag, **kwargs)] = help
+
+    run: Parser = commands.add_parser(
         "run",
         help="send generated requests to a CreateImage service and check every answer",
         description="Run the conformance suite against a CreateImage service and report "
         "exactly where it deviates from the contract.",
-        epilog=RUN_EPILOG.format(checks=listed),
+        epilog=RUN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        complete_help=partial(_complete_help, runner_defaults),
     )
     where = run.add_mutually_exclusive_group()
     where.add_argument("--endpoint", metavar="URL", help="the service to check")
-    where.add_argument(
-        "--target", choices=EMBEDDED_KINDS, default="reference", help="an embedded target"
+    defaulted(
+        where,
+        "--target",
+        "an embedded target: {kinds} ({default})",
+        type=_target_kind,
+        metavar="KIND",
     )
     run.add_argument("--instance-id", metavar="ID", help="an instance the service holds")
-    run.add_argument("--region", metavar="R", default="us-east-1", help="for SigV4 (us-east-1)")
-    run.add_argument(
+    defaulted(run, "--region", "for SigV4 ({default})", metavar="R")
+    defaulted(
+        run,
         "--max-examples",
+        "examples per rule ({default})",
         type=whole_number(1, 10_000),
-        default=defaults.max_examples,
         metavar="N",
-        help=f"examples per rule ({defaults.max_examples})",
     )
     run.add_argument(
         "--seed", type=SEED, metavar="S", help="random seed; the same seed, the same run"
     )
     run.add_argument(
         "--rules",
-        type=_rules,
+        type=_rule_ids,
         metavar="IDS",
         help="only these rules (or valid, dry-run), comma-separated",
     )
-    run.add_argument("--checks", type=_ids, metavar="IDS", help="only these checks")
+    run.add_argument("--checks", type=check_ids, metavar="IDS", help="only these checks")
     run.add_argument(
-        "--exclude-checks", type=_ids, default=(), metavar="IDS", help="not these checks"
+        "--exclude-checks", type=check_ids, default=(), metavar="IDS", help="not these checks"
     )
     run.add_argument("--strict", action="store_true", help="warnings fail the run too")
     run.add_argument("--baseline", type=Path, metavar="FILE", help="known deviations")
     run.add_argument(
         "--write-baseline", type=Path, metavar="FILE", help="write this run's deviations"
     )
-    run.add_argument(
-        "--timeout", type=_seconds, default=10.0, metavar="S", help="per request (10 s)"
-    )
-    run.add_argument(
+    defaulted(run, "--timeout", "per request ({default:g} s)", type=_seconds, metavar="S")
+    defaulted(
+        run,
         "--workers",
+        "requests in flight while exploring: the target answers them while the next examples "
+        "are generated ({default})",
         type=whole_number(1, 64),
-        default=defaults.workers,
         metavar="N",
-        help=f"requests in flight while exploring: the target answers them while the next "
-        f"examples are generated ({defaults.workers})",
     )
     run.add_argument(
         "--stats",
@@ -111,12 +129,12 @@ def register(commands: Any) -> None:
     )
     run.add_argument("--report-json", type=Path, metavar="FILE", help="write a JSON report")
     run.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit report")
-    run.add_argument(
+    defaulted(
+        run,
         "--max-response-size",
+        "read no more of an answer ({default})",
         type=whole_number(1, 1024**3),
-        default=DEFAULT_MAX_BYTES,
         metavar="BYTES",
-        help=f"read no more of an answer ({DEFAULT_MAX_BYTES})",
     )
     run.add_argument(
         "--allow-resource-creation",
@@ -138,37 +156,42 @@ def register(commands: Any) -> None:
     serve.set_defaults(handler=serve_command)
 
 
-def _id_list(what: str, known: Callable[[], Sequence[str]]) -> Callable[[str], tuple[str, ...]]:
-    """An argparse type: comma-separated ids, each one of ``known()``."""
+def _complete_help(runner_defaults: RunnerDefaults, parser: Parser) -> None:
+    """The checks and the runner's defaults, filled into ``run --help`` when it is asked for."""
+    from .conformance import CHECK_SUMMARIES, EMBEDDED_KINDS, Options
 
-    def parse(text: str) -> tuple[str, ...]:
-        choices = known()
-        ids = tuple(part.strip() for part in text.split(",") if part.strip())
-        unknown = [i for i in ids if i not in choices]
-        if unknown or not ids:
-            raise argparse.ArgumentTypeError(
-                f"unknown {what} {', '.join(unknown) or text!r}; the {what}s are "
-                + ", ".join(choices)
-            )
-        return ids
-
-    return parse
+    defaults = vars(Options()) | {"target": EMBEDDED_KINDS[0]}
+    kinds = " or ".join(EMBEDDED_KINDS)
+    for action, text in runner_defaults.items():
+        action.help = text.format(default=defaults[action.dest], kinds=kinds)
+    listed = "\n".join(f"  {check:<24} {summary}" for check, summary in CHECK_SUMMARIES.items())
+    parser.epilog = RUN_EPILOG.format(checks=listed)
 
 
-def _check_ids() -> Sequence[str]:
-    from createimage_contract.conformance._checks import CHECK_IDS
+def _known_checks() -> Sequence[str]:
+    from .conformance import CHECK_IDS
 
     return CHECK_IDS
 
 
-def _rule_ids() -> Sequence[str]:
-    from createimage_contract.conformance._engine import category_names
+def _known_rules() -> Sequence[str]:
+    from .conformance import category_names
 
-    return category_names("i-00000000")  # any instance: it only makes the service rules count
+    return category_names()
 
 
-_ids = _id_list("check", _check_ids)
-_rules = _id_list("rule", _rule_ids)
+def _target_kind(text: str) -> str:
+    from .conformance import EMBEDDED_KINDS
+
+    if text not in EMBEDDED_KINDS:
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from {', '.join(EMBEDDED_KINDS)})"
+        )
+    return text
+
+
+check_ids = id_list("check", _known_checks)
+_rule_ids = id_list("rule", _known_rules)
 
 
 def _seconds(text: str) -> float:
@@ -181,44 +204,44 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _given(**values: Any) -> dict[str, Any]:
+    """The values the user gave (not ``None``): the rest are the runner's defaults."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
 def command(args: argparse.Namespace) -> int:
-    """The run; a bug of ours outside the engine (which keeps its own in the outcome) is one
-    line too, never a traceback."""
-    from createimage_contract.conformance._engine import internal_error_line
-    from createimage_contract.conformance._report import INTERNAL_ERROR_HINT
+    """The run; a bug of ours outside the run (which keeps its own in its result) is one line
+    too, never a traceback."""
+    from .conformance import describe_internal_error
 
     try:
         return _command(args)
     except Exception as bug:
-        line = f"internal error: {internal_error_line(bug)} ({INTERNAL_ERROR_HINT})"
-        print(f"createimage-contract run: {line}", file=sys.stderr)
+        print(f"createimage-contract run: {describe_internal_error(bug)}", file=sys.stderr)
         return EXIT_USAGE
 
 
 def _command(args: argparse.Namespace) -> int:
-    from createimage_contract.conformance import _report
-    from createimage_contract.conformance._checks import CHECK_IDS
-    from createimage_contract.conformance._engine import Engine, Options
-    from createimage_contract.conformance._targets import TargetError, check_url, open_target
-    from createimage_contract.conformance._transport import (
+    from ._run_console import RunConsole
+    from .conformance import (
+        CHECK_IDS,
+        BaselineError,
+        InternalError,
         NoCredentials,
-        Transport,
-        credentials_for,
+        Options,
+        TargetError,
+        Verdict,
+        check_target,
+        load_baseline,
+        run,
     )
-
-    from ._generate import new_seed
 
     if args.instance_id is not None and validate({"InstanceId": args.instance_id, "Name": "probe"}):
         return error("run", f"--instance-id {args.instance_id!r} is not a well-formed instance id")
     try:
-        if args.endpoint is not None:
-            check_url(args.endpoint)
-        credentials_for(args.endpoint or "http://127.0.0.1/")  # before anything is sent
-    except (TargetError, NoCredentials) as problem:
-        return error("run", str(problem))
-    try:
-        baseline = _report.load_baseline(args.baseline) if args.baseline else set()
-    except _report.BaselineError as problem:
+        check_target(args.endpoint)  # before anything is sent
+        baseline = load_baseline(args.baseline) if args.baseline else set()
+    except (TargetError, NoCredentials, BaselineError) as problem:
         return error("run", str(problem))
     checks = tuple(c for c in (args.checks or CHECK_IDS) if c not in args.exclude_checks)
     if not checks:
@@ -227,69 +250,59 @@ def _command(args: argparse.Namespace) -> int:
         if report is not None and (report.is_dir() or not report.parent.is_dir()):
             folder = report if report.is_dir() else report.parent
             return error("run", f"cannot write {report}: {folder} is a folder or missing")
-    seed = new_seed() if args.seed is None else args.seed
     options = Options(
-        args.max_examples,
-        seed,
-        checks,
-        args.workers,
-        rules=args.rules,
-        allow_resource_creation=args.allow_resource_creation,
+        **_given(
+            max_examples=args.max_examples,
+            seed=new_seed() if args.seed is None else args.seed,
+            checks=checks,
+            workers=args.workers,
+            rules=args.rules,
+            allow_resource_creation=args.allow_resource_creation,
+            region=args.region,
+            timeout=args.timeout,
+            max_response_size=args.max_response_size,
+        )
     )
     style = Style.for_stream(sys.stdout, args.color)
-    progress = sys.stdout.isatty()
-    console = _report.Console(sys.stdout, style, progress, _rerun_command(args), args.stats)
+    console = RunConsole(sys.stdout, style, progress=sys.stdout.isatty(), stats=args.stats)
+    where = _given(endpoint=args.endpoint, target=args.target, instance_id=args.instance_id)
     try:
-        with open_target(
-            args.target, args.endpoint, args.instance_id, args.region, args.timeout
-        ) as target:
-            credentials = credentials_for(target.endpoint)
-            transport = Transport(
-                target.endpoint, target.region, credentials, args.timeout, args.max_response_size
-            )
-            try:
-                outcome = Engine(target, transport, options, [console]).run()
-            finally:
-                transport.close()
+        result = run(**where, options=options, listeners=[console])
     except (TargetError, NoCredentials) as problem:
         return error("run", str(problem))
-    verdict = _report.Verdict.of(outcome, baseline, args.strict)
-    write_out(lambda: console.finish(outcome, verdict))
-    not_written = _write_reports(args, outcome, verdict)
+    except InternalError as stopped:  # reported as the run's no verdict, after the reports
+        result = stopped.result
+    verdict = Verdict.of(result, baseline, args.strict)
+    write_out(lambda: console.finish(result, verdict))
+    not_written = _write_reports(args, result, verdict)
     if verdict.no_verdict is not None:  # an internal error, or nothing sent: reports first
         print(f"createimage-contract run: {verdict.no_verdict}", file=sys.stderr)
     if not_written is not None:
         return error("run", not_written)
-    return verdict.exit_code
+    if verdict.no_verdict is not None:
+        return EXIT_USAGE
+    return EXIT_FOUND if verdict.failed else EXIT_OK
 
 
-def _write_reports(args: argparse.Namespace, outcome: Outcome, verdict: Verdict) -> str | None:
+def _write_reports(args: argparse.Namespace, result: RunResult, verdict: Verdict) -> str | None:
     """Write the reports asked for; why one could not be written, if so."""
-    from createimage_contract.conformance import _report
+    from .conformance import json_report, junit_xml, write_baseline
 
     try:
         if args.report_json:
-            report = _report.json_report(outcome, verdict)
+            report = json_report(result, verdict)
             args.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         if args.junit_xml:
-            args.junit_xml.write_bytes(_report.junit_xml(outcome, verdict))
+            args.junit_xml.write_bytes(junit_xml(result, verdict))
         if args.write_baseline:
-            _report.write_baseline(args.write_baseline, outcome)
+            write_baseline(args.write_baseline, result)
     except OSError as problem:
         return f"cannot write {problem.filename}: {problem.strerror or problem}"
     return None
 
 
-def _rerun_command(args: argparse.Namespace) -> str:
-    if args.endpoint:
-        return (
-            f"createimage-contract run --endpoint {args.endpoint} --instance-id {args.instance_id}"
-        )
-    return f"createimage-contract run --target {args.target}"
-
-
 def serve_command(args: argparse.Namespace) -> int:
-    from createimage_contract.conformance._reference import ReferenceService, serve
+    from .conformance import ReferenceService, serve
 
     if args.instance_id is not None and validate({"InstanceId": args.instance_id, "Name": "probe"}):
         return error("serve", f"{args.instance_id!r} is not a well-formed instance id")

@@ -23,12 +23,21 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._console import EXIT_FOUND, EXIT_OK, Style, error, whole_number, write_out
-from ._generate import SEED
-from ._run import _id_list, _ids
+from ._console import (
+    EXIT_FOUND,
+    EXIT_OK,
+    SEED,
+    Style,
+    error,
+    id_list,
+    new_seed,
+    whole_number,
+    write_out,
+)
+from ._run import check_ids
 
 if TYPE_CHECKING:
-    from createimage_contract.conformance._child import Child
+    from .conformance import Child
 
 DEFAULT_JOBS = 2
 """Measured on 2 cores, 61 variants: 156 s one at a time, 99 s two, 106 s three, 103 s four.
@@ -79,7 +88,7 @@ def register(commands: Any) -> None:
     )
     selftest.add_argument(
         "--exclude-checks",
-        type=_ids,
+        type=check_ids,
         default=(),
         metavar="IDS",
         help="leave these checks out of every run (to see what each one catches)",
@@ -90,12 +99,12 @@ def register(commands: Any) -> None:
 
 
 def _variant_names() -> Sequence[str]:
-    from createimage_contract.conformance._variants import NAMES
+    from .conformance import VARIANTS
 
-    return NAMES
+    return [variant.name for variant in VARIANTS]
 
 
-_variant_ids = _id_list("variant", _variant_names)
+_variant_ids = id_list("variant", _variant_names)
 
 
 # --- one variant ---------------------------------------------------------------------------------
@@ -152,8 +161,7 @@ def check_variant(name: str, seed: int, checks: tuple[str, ...]) -> Result:
     process's start and imports cost a third of a second; its service starts anew for each).
     What stops the check (a child that does not start, a bug of ours) is the result's
     ``problem``, in one line."""
-    from createimage_contract.conformance import Options, run
-    from createimage_contract.conformance._variants import variant
+    from .conformance import Options, run, variant
 
     chosen = variant(name)
     try:
@@ -174,7 +182,7 @@ def check_variant(name: str, seed: int, checks: tuple[str, ...]) -> Result:
 
 def _worker_child() -> Child:
     """The worker's child, started with the first variant, stopped when the worker ends."""
-    from createimage_contract.conformance._child import Child
+    from .conformance import Child
 
     global _child
     if _child is None:
@@ -212,10 +220,7 @@ def _results(
 
 
 def command(args: argparse.Namespace) -> int:
-    from createimage_contract.conformance._checks import CHECK_IDS
-    from createimage_contract.conformance._variants import NAMES
-
-    from ._generate import new_seed
+    from .conformance import CHECK_IDS
 
     checks = tuple(c for c in CHECK_IDS if c not in args.exclude_checks)
     if not checks:
@@ -224,7 +229,7 @@ def command(args: argparse.Namespace) -> int:
     if report is not None and (report.is_dir() or not report.parent.is_dir()):
         folder = report if report.is_dir() else report.parent
         return error("selftest", f"cannot write {report}: {folder} is a folder or missing")
-    names = list(dict.fromkeys(args.variants or NAMES))  # each once, in the order given
+    names = list(dict.fromkeys(args.variants or _variant_names()))  # each once, as given
     seed = new_seed() if args.seed is None else args.seed
     table = Table(names, Style.for_stream(sys.stdout, args.color))
     started = time.perf_counter()
@@ -254,7 +259,7 @@ def command(args: argparse.Namespace) -> int:
 
 
 def _header(names: Sequence[str], seed: int, jobs: int) -> str:
-    from createimage_contract.conformance._variants import variant
+    from .conformance import variant
 
     faulty = sum(variant(name).kind == "faulty" for name in names)
     return (
@@ -286,7 +291,7 @@ class Table:
         print(self._line(result.name, result.kind, verdict, _compact(result)), flush=True)
 
     def finish(self, results: list[Result], duration: float) -> None:
-        from createimage_contract.conformance._variants import catches_label, variant
+        from .conformance import catches_label, variant
 
         problems = [r for r in results if not r.as_it_should]
         if problems:

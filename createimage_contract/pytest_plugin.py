@@ -17,24 +17,23 @@ from __future__ import annotations
 import pickle
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
-    from createimage_contract.conformance import Outcome, Running
-    from createimage_contract.conformance._mock import CreateImageMock
+    from createimage_contract.conformance import (
+        Conformance,
+        CreateImageMock,
+        Running,
+        RunResult,
+    )
 
 MARKER_OPTIONS = ("instances", "taken_names", "endpoints")
 NO_VERDICT = "createimage_no_verdict"
 """Where an xdist worker hands the controller the reason its run had no verdict."""
 _NO_VERDICT_SEEN = pytest.StashKey[str]()
-
-
-class CreateImageWarning(UserWarning):
-    """A warning-severity deviation found by the conformance suite."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,9 +44,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the CreateImage service to check (default: the embedded reference)",
     )
     group.addoption("--createimage-instance-id", metavar="ID", help="an instance it holds")
-    group.addoption("--createimage-region", metavar="R", default="us-east-1", help="for SigV4")
+    # No defaults here: the runner's own apply (`createimage-contract run --help` shows
+    # them); importing the runner to name them would slow down every pytest run.
     group.addoption(
-        "--createimage-max-examples", metavar="N", type=int, default=20, help="per rule (20)"
+        "--createimage-region", metavar="R", help="for SigV4 (default: as for run --region)"
+    )
+    group.addoption(
+        "--createimage-max-examples",
+        metavar="N",
+        type=int,
+        help="examples per rule (default: as for run --max-examples)",
     )
     group.addoption("--createimage-seed", metavar="S", type=int, help="random seed")
     group.addoption(
@@ -81,13 +87,10 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 def _check_target(endpoint: str) -> None:
     """A bad endpoint, or one without credentials, is one usage error, not an error per item."""
-    from createimage_contract.conformance import NoCredentials, TargetError
-    from createimage_contract.conformance._targets import check_url
-    from createimage_contract.conformance._transport import credentials_for
+    from createimage_contract.conformance import NoCredentials, TargetError, check_target
 
     try:
-        check_url(endpoint)
-        credentials_for(endpoint)
+        check_target(endpoint)
     except (TargetError, NoCredentials) as problem:
         raise pytest.UsageError(f"createimage-contract: {problem}") from None
 
@@ -111,7 +114,7 @@ def createimage_reference() -> Iterator[Running]:
 @pytest.fixture
 def createimage_mock(request: pytest.FixtureRequest) -> Iterator[CreateImageMock]:
     """A strict CreateImage mock, active for the test (see ``@pytest.mark.createimage``)."""
-    from createimage_contract.conformance._mock import CreateImageMock
+    from createimage_contract.conformance import CreateImageMock
 
     marker = request.node.get_closest_marker("createimage")
     options: dict[str, Any] = dict(marker.kwargs) if marker else {}
@@ -125,15 +128,6 @@ def createimage_mock(request: pytest.FixtureRequest) -> Iterator[CreateImageMock
         yield mock
 
 
-@dataclass(frozen=True)
-class Conformance:
-    """The session's conformance run, as the suite's items read it."""
-
-    outcome: Outcome
-    known: frozenset[tuple[str, str]]
-    strict: bool
-
-
 @pytest.fixture(scope="session")
 def createimage_conformance(
     pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
@@ -142,22 +136,22 @@ def createimage_conformance(
 
     A run without a verdict (a bug of ours stopped it, or it sent no request) ends the
     session with exit code 2 and one line, before any item can pass."""
-    from createimage_contract.conformance._report import BaselineError, load_baseline, no_verdict
+    from createimage_contract.conformance import BaselineError, Conformance, load_baseline
 
     baseline: Path | None = pytestconfig.getoption("createimage_baseline")
     try:
         known = frozenset(load_baseline(baseline)) if baseline else frozenset()
     except BaselineError as problem:
         raise pytest.UsageError(str(problem)) from None
-    outcome = _shared_outcome(pytestconfig, tmp_path_factory)
-    reason = no_verdict(outcome)
+    result = _shared_result(pytestconfig, tmp_path_factory)
+    reason = result.no_verdict
     if reason is not None:
         line = f"createimage-contract: {reason}"
         if hasattr(pytestconfig, "workeroutput"):
             pytestconfig.workeroutput[NO_VERDICT] = line
         # 2: the session is interrupted, and 2 is also what `run` exits with for this.
         pytest.exit(line, returncode=pytest.ExitCode.INTERRUPTED)
-    return Conformance(outcome, known, bool(pytestconfig.getoption("createimage_strict")))
+    return Conformance(result, known, bool(pytestconfig.getoption("createimage_strict")))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -177,41 +171,46 @@ def pytest_terminal_summary(
         terminalreporter.write_line(reason, red=True, bold=True)
 
 
-def _shared_outcome(config: pytest.Config, factory: pytest.TempPathFactory) -> Outcome:
+def _shared_result(config: pytest.Config, factory: pytest.TempPathFactory) -> RunResult:
     from filelock import FileLock
 
     if not hasattr(config, "workerinput"):
         return _run(config)
     shared = factory.getbasetemp().parent  # the same folder for every xdist worker
-    result = shared / "createimage-conformance.pickle"
+    path = shared / "createimage-conformance.pickle"
     with FileLock(str(shared / "createimage-conformance.lock")):
-        if not result.exists():
-            result.write_bytes(pickle.dumps(_run(config)))
-        outcome: Outcome = pickle.loads(result.read_bytes())
-        return outcome
+        if not path.exists():
+            path.write_bytes(pickle.dumps(_run(config)))
+        result: RunResult = pickle.loads(path.read_bytes())
+        return result
 
 
-def _run(config: pytest.Config) -> Outcome:
-    """The session's run; its outcome also when a bug of ours stopped it (``internal_error``
+def _run(config: pytest.Config) -> RunResult:
+    """The session's run; its result also when a bug of ours stopped it (``internal_error``
     says so), so that every xdist worker reads the same one."""
-    from createimage_contract.conformance import InternalError, Options, TargetError, run
-    from createimage_contract.conformance._transport import NoCredentials
+    from createimage_contract.conformance import (
+        InternalError,
+        NoCredentials,
+        Options,
+        TargetError,
+        run,
+    )
 
     # Off loopback the run sends valid requests with DryRun only, as `run` does without
     # --allow-resource-creation: their items are skipped as not run.
-    endpoint: str | None = config.getoption("createimage_endpoint")
-    options = Options(
-        max_examples=config.getoption("createimage_max_examples"),
-        seed=config.getoption("createimage_seed"),
-    )
+    given = {
+        "max_examples": config.getoption("createimage_max_examples"),
+        "seed": config.getoption("createimage_seed"),
+        "region": config.getoption("createimage_region"),
+    }
+    options = Options(**{name: value for name, value in given.items() if value is not None})
     try:
         return run(
-            endpoint=endpoint,
+            endpoint=config.getoption("createimage_endpoint"),
             instance_id=config.getoption("createimage_instance_id"),
-            region=config.getoption("createimage_region"),
             options=options,
         )
     except (TargetError, NoCredentials) as problem:
         raise pytest.UsageError(f"createimage-contract: {problem}") from None
     except InternalError as stopped:
-        return stopped.outcome
+        return stopped.result

@@ -5,14 +5,29 @@ This is the lowest layer: ``strategies``, ``conformance``, the command line and 
 plugin use its public names, and nothing here imports them."""
 
 from ._catalogue import Citation, Rule, RuleKind, Severity, rule, rules
+from ._compiler import predicate
 from ._curl import FORM_CONTENT_TYPE, curl_command
 from ._documents import ALL as DOCUMENT_NAMES
 from ._documents import load as document
 from ._ecma import compile_pattern
 from ._errors import Error
+from ._model import (
+    ANY_ITEM,
+    Assertion,
+    Conditional,
+    Constraint,
+    Contract,
+    Field,
+    Members,
+    Node,
+    Part,
+    Path,
+    WireKind,
+    contract,
+    through_refs,
+)
 from ._requests import INPUT_FORMS, InputForm, to_document
 from ._responses import Requirement, ResponsePath, Responses, ResponseShape, responses
-from ._shapes import protocol_parameters
 from ._validator import Expectation, Violation, expect, is_valid, validate
 from ._wire import (
     FormatError,
@@ -21,20 +36,31 @@ from ._wire import (
     encode_pairs,
     from_form,
     parse_form,
+    protocol_parameters,
     split_protocol,
     to_form,
 )
 
 __all__ = [
+    "ANY_ITEM",
     "DOCUMENT_NAMES",
     "FORM_CONTENT_TYPE",
     "INPUT_FORMS",
+    "Assertion",
     "Citation",
+    "Conditional",
+    "Constraint",
+    "Contract",
     "Error",
     "Expectation",
+    "Field",
     "FormatError",
     "InputForm",
+    "Members",
+    "Node",
     "Pairs",
+    "Part",
+    "Path",
     "Requirement",
     "ResponsePath",
     "ResponseShape",
@@ -43,7 +69,9 @@ __all__ = [
     "RuleKind",
     "Severity",
     "Violation",
+    "WireKind",
     "compile_pattern",
+    "contract",
     "curl_command",
     "decode_pairs",
     "document",
@@ -52,11 +80,13 @@ __all__ = [
     "from_form",
     "is_valid",
     "parse_form",
+    "predicate",
     "protocol_parameters",
     "responses",
     "rule",
     "rules",
     "split_protocol",
+    "through_refs",
     "to_document",
     "to_form",
     "validate",

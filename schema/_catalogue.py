@@ -47,12 +47,6 @@ class Rule:
     documented_codes: tuple[str, ...] = ()
     """Without an exact code: the EC2 codes whose documented meaning covers the fault."""
 
-    @property
-    def expected_answer(self) -> str:
-        """The answer as a person reads it, for example ``400 InvalidAMIName.Malformed``."""
-        status = "4xx" if self.status is None else str(self.status)
-        return f"{status} {self.code}" if self.code else status
-
 
 def _rule(position: int, entry: dict[str, Any]) -> Rule:
     status = entry["status"]

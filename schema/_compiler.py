@@ -1,16 +1,16 @@
-"""Compiles the contract's JSON Schema into plain Python checks.
+"""Compiles the contract's nodes (``_model``) into plain Python checks.
 
-Each schema object becomes two functions: ``valid(instance) -> bool``, a predicate generated as
-Python source (``_predicates``) that builds nothing, and ``collect(instance, location, out)``,
-closures that append a ``Failure`` for every assertion broken, naming the catalogue rule of the
-nearest ``x-rule`` at or above the assertion. ``collect`` asks each member's and item's
+Each node (a schema object) becomes two functions: ``valid(instance) -> bool``, a predicate
+generated as Python source (``_predicates``) that builds nothing, and ``collect(instance,
+location, out)``, closures that append a ``Failure`` for every assertion broken, naming the
+catalogue rule of the nearest ``x-rule`` at or above the assertion. ``collect`` asks each
+member's and item's
 predicate before descending, so a valid request costs one pass of generated predicates and no
 allocation (this is what makes ``validate`` faster than botocore's own parameter validation),
 and an invalid one pays for messages only where it is wrong.
 
-The compiler knows exactly the keywords the contract uses and refuses any other assertion
-keyword, so the schema cannot silently say something the checks ignore; the tests compare its
-verdicts with the ``jsonschema`` library's on generated instances.
+The model has refused any keyword it does not know; each assertion it knows compiles here. The
+tests compare the verdicts with the ``jsonschema`` library's on generated instances.
 
 Two deliberate readings: ``integer`` means a JSON number that is not written as a float
 (``1.0`` would go on the wire as ``1.0``, which EC2 rejects), and ``pattern`` has ECMA-262
@@ -20,11 +20,13 @@ semantics (see ``_ecma``).
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from . import _documents, _ecma
+from . import _ecma
+from ._model import Assertion, Conditional, Members, Node
 from ._predicates import PredicateWriter
 
 Location = tuple[str | int, ...]
@@ -57,9 +59,6 @@ class Compiled:
             self.collect(instance, location, out)
 
 
-_ANNOTATIONS = frozenset(
-    {"$schema", "$id", "$defs", "$comment", "title", "description", "default", "examples"}
-)
 _JSON_TYPES: dict[str, Predicate] = {
     "object": lambda v: type(v) is dict,
     "array": lambda v: type(v) is list,
@@ -188,90 +187,79 @@ def _bound(keyword: str, limit: int, rule: str, message: str | None) -> Collect:
 
 
 class _Compiler:
-    def __init__(self, document: Mapping[str, Any]) -> None:
-        self._document = document
-        self._nodes: dict[tuple[int, str], Compiled] = {}
-        self._predicates = PredicateWriter(document, same_json_value)
+    def __init__(self) -> None:
+        self._compiled: dict[int, Compiled] = {}
+        self._predicates = PredicateWriter(same_json_value)
 
-    def node(self, schema: Any, inherited_rule: str) -> Compiled:
-        """The schema object compiled; one per object and inherited rule, shared by refs."""
-        key = (id(schema), inherited_rule)
-        if key not in self._nodes:
-            self._nodes[key] = Compiled(
-                self._predicates.predicate(schema), self._collect(schema, inherited_rule)
+    def compiled(self, node: Node) -> Compiled:
+        """The node compiled; one per node (nodes are shared by refs)."""
+        if id(node) not in self._compiled:
+            self._compiled[id(node)] = Compiled(
+                self._predicates.predicate(node), self._collect(node)
             )
-        return self._nodes[key]
+        return self._compiled[id(node)]
 
-    def _collect(self, schema: Any, inherited_rule: str) -> Collect:
-        if schema is True:
-            return _nothing
-        if schema is False:
-            return _leaf(lambda _: False, inherited_rule, lambda _: "is not allowed here")
-        rule = schema.get("x-rule", inherited_rule)
-        message = schema.get("x-message")
-        parts = {
-            keyword: part
-            for keyword, value in schema.items()
-            if (part := self._keyword(keyword, value, schema, rule, message)) is not None
-        }
-        typed = parts.pop("type", None)
-        collect = _all_of(list(parts.values()))
+    def _collect(self, node: Node) -> Collect:
+        if node.never:
+            return _leaf(lambda _: False, node.rule, lambda _: "is not allowed here")
+        typed: Collect | None = None
+        parts: list[Collect] = []
+        for assertion in node.assertions:
+            part = self._assertion(assertion, node)
+            if assertion.keyword == "type":
+                typed = part
+            else:
+                parts.append(part)
+        collect = _all_of(parts)
         if typed is not None:
             collect = _typed(typed, collect)
-        return _redacting(collect) if schema.get("x-secret") else collect
+        return _redacting(collect) if node.secret else collect
 
-    def _keyword(
-        self, keyword: str, value: Any, schema: Mapping[str, Any], rule: str, message: str | None
-    ) -> Collect | None:
-        if keyword in _ANNOTATIONS or keyword.startswith("x-") or keyword in ("then", "else"):
-            return None
-        if keyword == "additionalProperties" and "properties" in schema:
-            return None  # compiled together with "properties"
+    def _assertion(self, assertion: Assertion, node: Node) -> Collect:
+        keyword, value, rule, message = assertion.keyword, assertion.value, node.rule, node.message
         if keyword in _BOUNDS:
             return _bound(keyword, value, rule, message)
-        build = getattr(self, "_" + keyword.replace("$", "dollar_"), None)
-        if build is None:
-            raise ValueError(f"the contract uses {keyword!r}, which the compiler does not know")
-        part: Collect = build(value, schema, rule, message)
-        return part
+        build: Callable[[Any, Node], Collect] = getattr(self, "_" + keyword.replace("$", "dollar_"))
+        return build(value, node)
 
-    def _dollar_ref(self, ref: str, _s: Any, rule: str, _m: Any) -> Collect:
-        return self.node(_documents.resolve(self._document, ref), rule).collect
+    def _dollar_ref(self, target: Node, _: Node) -> Collect:
+        return self.compiled(target).collect
 
-    def _type(self, names: str | list[str], _s: Any, rule: str, message: str | None) -> Collect:
-        allowed = [names] if isinstance(names, str) else names
-        tests = [_JSON_TYPES[name] for name in allowed]
-        wanted = " or ".join(_ARTICLES.get(n, f"a {n}") for n in allowed)
+    def _type(self, names: tuple[str, ...], node: Node) -> Collect:
+        tests = [_JSON_TYPES[name] for name in names]
+        wanted = " or ".join(_ARTICLES.get(n, f"a {n}") for n in names)
         return _leaf(
             lambda v: any(test(v) for test in tests),
-            rule,
-            _said(message, lambda v: f"must be {wanted}, not {json_type(v)} {excerpt(v)}"),
+            node.rule,
+            _said(node.message, lambda v: f"must be {wanted}, not {json_type(v)} {excerpt(v)}"),
         )
 
-    def _enum(self, options: list[Any], _s: Any, rule: str, message: str | None) -> Collect:
+    def _enum(self, options: tuple[Any, ...], node: Node) -> Collect:
         listed = ", ".join(str(o) for o in options)
         return _leaf(
             lambda v: any(same_json_value(v, o) for o in options),
-            rule,
-            _said(message, lambda v: f"must be one of {listed}, not {excerpt(v)}"),
+            node.rule,
+            _said(node.message, lambda v: f"must be one of {listed}, not {excerpt(v)}"),
         )
 
-    def _const(self, expected: Any, _s: Any, rule: str, message: str | None) -> Collect:
+    def _const(self, expected: Any, node: Node) -> Collect:
         return _leaf(
             lambda v: same_json_value(v, expected),
-            rule,
-            _said(message, lambda v: f"must be {expected}, not {excerpt(v)}"),
+            node.rule,
+            _said(node.message, lambda v: f"must be {expected}, not {excerpt(v)}"),
         )
 
-    def _pattern(self, pattern: str, _s: Any, rule: str, message: str | None) -> Collect:
+    def _pattern(self, pattern: str, node: Node) -> Collect:
         search = _ecma.compile_pattern(pattern).search
         return _leaf(
             lambda v: type(v) is not str or search(v) is not None,
-            rule,
-            _said(message, lambda v: f"does not match {pattern}: {excerpt(v)}"),
+            node.rule,
+            _said(node.message, lambda v: f"does not match {pattern}: {excerpt(v)}"),
         )
 
-    def _required(self, names: list[str], _s: Any, rule: str, message: str | None) -> Collect:
+    def _required(self, names: tuple[str, ...], node: Node) -> Collect:
+        rule, message = node.rule, node.message
+
         def collect(instance: Any, location: Location, out: list[Failure]) -> None:
             if type(instance) is dict:
                 for name in names:
@@ -280,24 +268,21 @@ class _Compiler:
 
         return collect
 
-    def _properties(
-        self, schemas: dict[str, Any], schema: Mapping[str, Any], rule: str, _m: Any
-    ) -> Collect:
-        known = {name: self.node(sub, rule) for name, sub in schemas.items()}
-        extra = self.node(schema.get("additionalProperties", True), rule)
+    def _properties(self, members: Members, _: Node) -> Collect:
+        known = {name: self.compiled(sub) for name, sub in members.named.items()}
+        extra = self.compiled(members.other) if members.other is not None else None
 
         def collect(instance: Any, location: Location, out: list[Failure]) -> None:
             if type(instance) is dict:
                 for name, value in instance.items():
-                    known.get(name, extra).check(value, (*location, name), out)
+                    compiled = known.get(name, extra)
+                    if compiled is not None:
+                        compiled.check(value, (*location, name), out)
 
         return collect
 
-    def _additionalProperties(self, sub: Any, _s: Any, rule: str, _m: Any) -> Collect:
-        return self._properties({}, {"additionalProperties": sub}, rule, None)
-
-    def _items(self, sub: Any, _s: Any, rule: str, _m: Any) -> Collect:
-        item = self.node(sub, rule)
+    def _items(self, sub: Node, _: Node) -> Collect:
+        item = self.compiled(sub)
 
         def collect(instance: Any, location: Location, out: list[Failure]) -> None:
             if type(instance) is list:
@@ -306,18 +291,20 @@ class _Compiler:
 
         return collect
 
-    def _allOf(self, subs: list[Any], _s: Any, rule: str, _m: Any) -> Collect:
-        return _all_of([self.node(sub, rule).collect for sub in subs])
+    def _allOf(self, subs: tuple[Node, ...], _: Node) -> Collect:
+        return _all_of([self.compiled(sub).collect for sub in subs])
 
-    def _not(self, sub: Any, _s: Any, rule: str, message: str | None) -> Collect:
+    def _not(self, sub: Node, node: Node) -> Collect:
         matches = self._predicates.predicate(sub)
-        detail = message or f"must not match {sub.get('description', sub)}"
-        return _leaf(lambda v: not matches(v), rule, lambda _: detail)
+        detail = node.message or f"must not match {sub.description or sub}"
+        return _leaf(lambda v: not matches(v), node.rule, lambda _: detail)
 
-    def _if(self, sub: Any, schema: Mapping[str, Any], rule: str, _m: Any) -> Collect:
-        condition = self._predicates.predicate(sub)
-        then = self.node(schema.get("then", True), rule).collect
-        otherwise = self.node(schema.get("else", True), rule).collect
+    def _if(self, conditional: Conditional, _: Node) -> Collect:
+        condition = self._predicates.predicate(conditional.condition)
+        then = self.compiled(conditional.then).collect if conditional.then else _nothing
+        otherwise = (
+            self.compiled(conditional.otherwise).collect if conditional.otherwise else _nothing
+        )
 
         def collect(instance: Any, location: Location, out: list[Failure]) -> None:
             (then if condition(instance) else otherwise)(instance, location, out)
@@ -325,6 +312,16 @@ class _Compiler:
         return collect
 
 
-def compile_schema(document: Mapping[str, Any], schema: Any = None) -> Compiled:
-    """The compiled ``schema`` (default: the whole ``document``), refs resolved in it."""
-    return _Compiler(document).node(document if schema is None else schema, "")
+@cache
+def _compiler() -> _Compiler:
+    return _Compiler()
+
+
+def compiled(node: Node) -> Compiled:
+    """``node`` (of the contract) compiled into its predicate and its walk."""
+    return _compiler().compiled(node)
+
+
+def predicate(node: Node) -> Predicate:
+    """Whether a value satisfies ``node`` (of the contract): its generated predicate."""
+    return compiled(node).valid

@@ -1,4 +1,4 @@
-"""Writes a schema's validity predicate as Python source, for speed.
+"""Writes a node's validity predicate as Python source, for speed.
 
 Most requests are valid, and for them the only question is yes or no. Answering it through a
 tree of closures costs a function call per keyword; this module writes the same tree as one
@@ -13,10 +13,11 @@ which ask these predicates which parts to descend into. The semantics are the co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-from . import _documents, _ecma
+from . import _ecma
+from ._model import Assertion, Conditional, Members, Node
 
 _TYPE_TESTS = {
     "object": "type({v}) is dict",
@@ -30,24 +31,23 @@ _TYPE_TESTS = {
 
 
 class PredicateWriter:
-    """Generates and caches one predicate function per schema object of a document."""
+    """Generates and caches one predicate function per node."""
 
-    def __init__(self, document: Mapping[str, Any], same_json_value: Callable[[Any, Any], bool]):
-        self._document = document
+    def __init__(self, same_json_value: Callable[[Any, Any], bool]):
         self._namespace: dict[str, Any] = {"_same": same_json_value}
         self._names: dict[int, str] = {}
 
-    def predicate(self, schema: Any) -> Callable[[Any], bool]:
-        """The function ``valid(instance) -> bool`` for ``schema``."""
-        function: Callable[[Any], bool] = self._namespace[self._function(schema)]
+    def predicate(self, node: Node) -> Callable[[Any], bool]:
+        """The function ``valid(instance) -> bool`` for ``node``."""
+        function: Callable[[Any], bool] = self._namespace[self._function(node)]
         return function
 
-    def _function(self, schema: Any) -> str:
-        key = id(schema)
+    def _function(self, node: Node) -> str:
+        key = id(node)
         if key not in self._names:
             name = f"_valid_{len(self._names)}"
             self._names[key] = name
-            source = [f"def {name}(v):", *_indent(self._body(schema, "v")), "    return True"]
+            source = [f"def {name}(v):", *_indent(self._body(node, "v")), "    return True"]
             exec("\n".join(source), self._namespace)  # source we generated ourselves
         return self._names[key]
 
@@ -56,21 +56,17 @@ class PredicateWriter:
         self._namespace[name] = value
         return name
 
-    def _body(self, schema: Any, v: str) -> list[str]:
-        """Statements that ``return False`` when the variable ``v`` does not satisfy ``schema``."""
-        if schema is True:
-            return []
-        if schema is False:
+    def _body(self, node: Node, v: str) -> list[str]:
+        """Statements that ``return False`` when the variable ``v`` does not satisfy ``node``."""
+        if node.never:
             return ["return False"]
-        return [
-            line for key, value in schema.items() for line in self._keyword(key, value, schema, v)
-        ]
+        return [line for assertion in node.assertions for line in self._assertion(assertion, v)]
 
-    def _keyword(self, keyword: str, value: Any, schema: Any, v: str) -> list[str]:
+    def _assertion(self, assertion: Assertion, v: str) -> list[str]:
+        keyword, value = assertion.keyword, assertion.value
         fail = "return False"
         if keyword == "type":
-            names = [value] if isinstance(value, str) else value
-            return [f"if not ({' or '.join(_TYPE_TESTS[n].format(v=v) for n in names)}): {fail}"]
+            return [f"if not ({' or '.join(_TYPE_TESTS[n].format(v=v) for n in value)}): {fail}"]
         if keyword == "enum" and all(type(o) is str for o in value):
             options = self._constant(frozenset(value))
             return [f"if not (type({v}) is str and {v} in {options}): {fail}"]
@@ -87,9 +83,7 @@ class PredicateWriter:
             present = " and ".join(f"{name!r} in {v}" for name in value) or "True"
             return [f"if type({v}) is dict and not ({present}): {fail}"]
         if keyword == "properties":
-            return self._properties(value, schema.get("additionalProperties", True), v)
-        if keyword == "additionalProperties" and "properties" not in schema:
-            return self._properties({}, value, v)
+            return self._properties(value, v)
         if keyword == "items":
             item = _next(v)
             return [
@@ -100,29 +94,31 @@ class PredicateWriter:
         if keyword == "allOf":
             return [line for sub in value for line in self._body(sub, v)]
         if keyword == "$ref":
-            return self._body(_documents.resolve(self._document, value), v)
+            return self._body(value, v)
         if keyword == "not":
             return [f"if {self._function(value)}({v}): {fail}"]
-        if keyword == "if":
-            then = _indent(self._body(schema.get("then", True), v)) or ["    pass"]
-            otherwise = _indent(self._body(schema.get("else", True), v)) or ["    pass"]
-            return [f"if {self._function(value)}({v}):", *then, "else:", *otherwise]
-        return []  # annotations, and keywords compiled with a neighbour (then, else, ...)
+        return self._conditional(value, v)  # "if", the one keyword left
 
-    def _properties(self, schemas: dict[str, Any], extra: Any, v: str) -> list[str]:
+    def _conditional(self, conditional: Conditional, v: str) -> list[str]:
+        then = _indent(self._body(conditional.then, v)) if conditional.then else []
+        otherwise = _indent(self._body(conditional.otherwise, v)) if conditional.otherwise else []
+        test = f"if {self._function(conditional.condition)}({v}):"
+        return [test, *(then or ["    pass"]), "else:", *(otherwise or ["    pass"])]
+
+    def _properties(self, members: Members, v: str) -> list[str]:
         member = _next(v)
         lines = [f"if type({v}) is dict:"]
-        for name, sub in schemas.items():
+        for name, sub in members.named.items():
             body = self._body(sub, member)
             if body:
                 lines += [f"    if {name!r} in {v}:", f"        {member} = {v}[{name!r}]"]
                 lines += _indent(body, 2)
-        if extra is not True:
-            known = self._constant(frozenset(schemas))
+        if members.other is not None:
+            known = self._constant(frozenset(members.named))
             lines += [
                 f"    if not {known}.issuperset({v}):",
                 f"        for k in {v}.keys() - {known}:",
-                f"            if not {self._function(extra)}({v}[k]): return False",
+                f"            if not {self._function(members.other)}({v}[k]): return False",
             ]
         return lines
 

@@ -16,8 +16,9 @@ from functools import cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from . import _documents, _wire
+from . import _wire
 from ._compiler import json_type
+from ._model import contract
 from ._wire import FormatError
 
 InputForm = Literal["auto", "json", "form", "http"]
@@ -95,8 +96,7 @@ def _field(request: dict[str, Any], name: str, kind: type, default: Any) -> Any:
 
 @cache
 def _header_names() -> dict[str, str]:
-    properties = _documents.load(_documents.REQUEST)["$defs"]["Headers"]["properties"]
-    return {name.lower(): name for name in properties}
+    return {name.lower(): name for name in contract().field("headers").members}
 
 
 def _headers(headers: Any) -> dict[str, str]:

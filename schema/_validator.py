@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from . import _catalogue, _compiler, _documents, _requests
+from . import _catalogue, _compiler, _requests
 from ._catalogue import Rule, Severity
 from ._compiler import Failure, Location
+from ._model import contract
 from ._requests import InputForm
 
 
@@ -55,14 +56,13 @@ class Expectation:
 
 @cache
 def _request_check() -> _compiler.Compiled:
-    return _compiler.compile_schema(_documents.load(_documents.REQUEST))
+    return _compiler.compiled(contract().root)
 
 
 @cache
 def _outcomes() -> tuple[tuple[Rule, Callable[[Any], bool]], ...]:
-    document = _documents.load(_documents.REQUEST)
     return tuple(
-        (rule, _compiler.compile_schema(document, rule.matches).valid)
+        (rule, _compiler.predicate(contract().node(rule.matches)))
         for rule in _catalogue.rules().values()
         if rule.kind == "outcome"
     )

@@ -11,12 +11,12 @@ CreateImage does not have is kept whole (``Foo.1.Bar``) as an unknown parameter.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from . import _shapes
 from ._errors import Error
-from ._shapes import Shape
+from ._model import Field, contract
 
 Pairs = list[tuple[str, str]]
 
@@ -28,25 +28,32 @@ class FormatError(Error, ValueError):
     """The input cannot be read as a CreateImage request at all."""
 
 
-def encode_pairs(params: Any, shape: Shape | None = None) -> Pairs:
+@cache
+def protocol_parameters() -> dict[str, str]:
+    """The protocol parameters and the one value each may have: Action and Version."""
+    members = contract().field("query").members
+    return {name: member.nodes[0].first("const") for name, member in members.items()}
+
+
+def encode_pairs(params: Any) -> Pairs:
     """The wire pairs of ``params`` (without Action and Version)."""
     if not isinstance(params, dict):
         raise FormatError(f"parameters must be an object, not {type(params).__name__}")
     pairs: Pairs = []
     try:
-        _flatten(params, shape or _shapes.parameters(), "", pairs)
+        _flatten(params, contract().field("body"), "", pairs)
     except RecursionError:
         raise FormatError("parameters nested too deeply to be sent") from None
     return pairs
 
 
-def _flatten(value: Any, shape: Shape | None, prefix: str, pairs: Pairs) -> None:
+def _flatten(value: Any, shape: Field | None, prefix: str, pairs: Pairs) -> None:
     if isinstance(value, dict):
         for name, member_value in value.items():
             member = shape.members.get(name) if shape else None
             wire_name = member.wire_name if member else str(name)
             path = f"{prefix}.{wire_name}" if prefix else wire_name
-            _flatten(member_value, member.shape if member else None, path, pairs)
+            _flatten(member_value, member, path, pairs)
     elif isinstance(value, list):
         item = shape.item if shape else None
         for index, element in enumerate(value, 1):
@@ -66,7 +73,7 @@ def encode_scalar(value: Any) -> str:
 
 def to_form(params: dict[str, Any]) -> str:
     """The form body botocore sends for ``params``, byte for byte: Action, Version, then params."""
-    protocol = list(_shapes.protocol_parameters().items())
+    protocol = list(protocol_parameters().items())
     return urlencode(protocol + encode_pairs(params))
 
 
@@ -86,7 +93,7 @@ def parse_form(body: str | bytes) -> Pairs:
 
 def split_protocol(pairs: Pairs) -> tuple[dict[str, str], Pairs]:
     """Action and Version (a later value wins, as with any repeated name) apart from the rest."""
-    protocol_names = _shapes.protocol_parameters()
+    protocol_names = protocol_parameters()
     protocol = {name: value for name, value in pairs if name in protocol_names}
     return protocol, [(name, value) for name, value in pairs if name not in protocol_names]
 
@@ -95,7 +102,7 @@ def decode_pairs(pairs: Pairs) -> dict[str, Any]:
     """Parameters in their API shape from wire pairs (Action and Version already taken out)."""
     root: dict[str, Any] = {}
     for name, value in pairs:
-        _insert(root, _shapes.parameters(), name.split("."), value)
+        _insert(root, contract().field("body"), name.split("."), value)
     params: dict[str, Any] = _finish(root)
     return params
 
@@ -109,14 +116,14 @@ class _Indexed(dict[int, Any]):
     """A list being assembled from ``Name.N`` pairs, which may come in any order."""
 
 
-def _insert(container: dict[str, Any], shape: Shape, segments: list[str], value: str) -> None:
+def _insert(container: dict[str, Any], shape: Field, segments: list[str], value: str) -> None:
     member = shape.by_wire_name.get(segments[0])
     rest = segments[1:]
-    if member is None or not _place(container, member.name, member.shape, rest, value):
+    if member is None or not _place(container, member.name, member, rest, value):
         container[".".join(segments)] = value  # not a parameter CreateImage has
 
 
-def _place(container: dict[Any, Any], key: Any, shape: Shape, rest: list[str], value: str) -> bool:
+def _place(container: dict[Any, Any], key: Any, shape: Field, rest: list[str], value: str) -> bool:
     """Put ``value`` under ``container[key]``; False when the pair does not fit the shape."""
     if shape.kind == "list":
         if not rest or not _INDEX.fullmatch(rest[0]) or shape.item is None:
@@ -143,7 +150,7 @@ def _place_scalar(container: dict[Any, Any], key: Any, rest: list[str], value: A
     return True
 
 
-def _decode_scalar(value: str, shape: Shape) -> Any:
+def _decode_scalar(value: str, shape: Field) -> Any:
     if shape.kind == "boolean" and value in ("true", "false"):
         return value == "true"
     if shape.kind == "integer" and _INTEGER.fullmatch(value):

@@ -29,12 +29,11 @@ from hypothesis import strategies as st
 
 from createimage_contract.schema import rules
 
-from ._breakers import breaker
 from ._examples import Draft, Example, NearMiss, Service, UniqueNames, finish, outcome_member
 from ._home import private_home
-from ._near import Planner
-from ._sites import sites_of
-from ._spec import flatten, request_schema
+from ._kinds import breaker
+from ._plan import Planner
+from ._spec import field_at, flatten, sites_of
 from ._values import objects, valid
 
 __all__ = [
@@ -191,18 +190,17 @@ def _check_rule(rule_id: str, service: Service) -> str:
 @cache
 def _parameters(fixed: frozenset[str] = frozenset()) -> st.SearchStrategy[dict[str, Any]]:
     """Valid parameters; members in ``fixed`` are not drawn (the caller sets them)."""
-    body = request_schema()["properties"]["body"]
+    body = field_at(())
     if not fixed:
         return valid(body)
     spec = flatten(body)
-    kept = {name: schema for name, schema in spec.properties.items() if name not in fixed}
+    kept = {name: member for name, member in spec.properties.items() if name not in fixed}
     return objects(dataclasses.replace(spec, properties=kept))
 
 
 @cache
 def _name_alphabet() -> str:
-    body = flatten(request_schema()["properties"]["body"])
-    return flatten(body.properties["Name"]).alphabet or ""
+    return flatten(field_at(("Name",))).alphabet or ""
 
 
 def _drafts(
@@ -280,11 +278,7 @@ def _broken(
 def _unknown_instance(
     drafts: st.SearchStrategy[Draft], service: Service, unknown: str | None
 ) -> st.SearchStrategy[Example]:
-    ids = (
-        st.just(unknown)
-        if unknown
-        else valid(flatten(request_schema()["properties"]["body"]).properties["InstanceId"])
-    )
+    ids = st.just(unknown) if unknown else valid(field_at(("InstanceId",)))
 
     def absent(instance_id: str) -> str:
         if instance_id != service.instance_id:

@@ -1,4 +1,4 @@
-"""Breaking one rule at one site, keeping every other rule of the request satisfied.
+"""Breaking one constraint with a drawn value, keeping every other rule of the request satisfied.
 
 Each assertion keyword has one way to be broken, parametrized by the schema: a string one
 character too long in the value's own alphabet, a character from outside a character class, a
@@ -16,12 +16,16 @@ from typing import Any
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from createimage_contract.schema._ecma import compile_pattern
-from createimage_contract.schema._shapes import Shape, parameters
+from createimage_contract.schema import (
+    ANY_ITEM,
+    Conditional,
+    Constraint,
+    Path,
+    compile_pattern,
+)
 
 from ._examples import Draft
-from ._sites import ANY_ITEM, Path, Site, member_schema
-from ._spec import Spec, flatten
+from ._spec import Spec, field_at, flatten, limits_by_member, trigger
 from ._values import TEXT, alphabet, avoider, integers, lengths, many, matching, valid
 
 Break = Callable[[st.DrawFn, Draft], None]
@@ -41,30 +45,6 @@ UNKNOWN_NAMES = [
     "TagSpecifications.1.ResourceType",
     "BlockDeviceMappings.1.DeviceName",
 ]
-
-
-@cache
-def breaker(site: Site) -> Break | None:
-    """How to break ``site`` on the wire, or ``None`` when that is not possible."""
-    if site.part == "query":
-        return _protocol(site)
-    if site.keyword == "type":
-        return _type(site)
-    builders: dict[str, Callable[[Site], Break | None]] = {
-        "enum": _option,
-        "const": _option,
-        "minLength": _length,
-        "maxLength": _length,
-        "pattern": _pattern,
-        "not": _negation,
-        "minimum": _bound,
-        "maximum": _bound,
-        "maxItems": _too_many,
-        "required": _missing,
-        "additionalProperties": _unknown,
-        "if": _conditional,
-    }
-    return builders[site.keyword](site)
 
 
 # --- placing a value at a path of the body ---------------------------------------------------
@@ -89,14 +69,13 @@ def _ensure(draw: st.DrawFn, body: dict[str, Any], path: Path) -> Any:
 
 @cache
 def _nonempty(path: Path) -> st.SearchStrategy[Any]:
-    schema = member_schema("body", path)
-    spec = flatten(schema)
-    if "array" in spec.types:
-        return st.lists(valid(spec.items), min_size=1, max_size=1)
-    return valid(schema)
+    value = field_at(path)
+    if value.item is not None:
+        return st.lists(valid(value.item), min_size=1, max_size=1)
+    return valid(value)
 
 
-def _set(site: Site, values: st.SearchStrategy[Any]) -> Break:
+def _set(site: Constraint, values: st.SearchStrategy[Any]) -> Break:
     """A break that sets the value at the site's path to one drawn from ``values``."""
 
     def apply(draw: st.DrawFn, draft: Draft) -> None:
@@ -115,20 +94,19 @@ def _set(site: Site, values: st.SearchStrategy[Any]) -> Break:
 
 def _drop_conditions(parent_path: Path, name: str, parent: dict[str, Any]) -> None:
     """A member whose limits depend on another (VolumeSize on VolumeType) is broken alone."""
-    for condition, then in flatten(member_schema("body", parent_path)).conditionals:
-        if name in then.get("properties", {}):
-            for trigger in condition.get("required", []):
-                parent.pop(trigger, None)
+    for conditional in flatten(field_at(parent_path)).conditionals:
+        if name in limits_by_member(conditional):
+            parent.pop(trigger(conditional)[0], None)
 
 
-def _spec(site: Site) -> Spec:
-    return flatten(member_schema("body", site.path))
+def _spec(site: Constraint) -> Spec:
+    return flatten(field_at(site.path))
 
 
 # --- one breaker per keyword -----------------------------------------------------------------
 
 
-def _protocol(site: Site) -> Break | None:
+def break_protocol(site: Constraint) -> Break | None:
     if site.keyword == "required":
         names = site.value
 
@@ -148,8 +126,8 @@ def _protocol(site: Site) -> Break | None:
     return replace
 
 
-def _type(site: Site) -> Break | None:
-    expected = site.value
+def break_type(site: Constraint) -> Break | None:
+    (expected,) = site.value
     if not site.path or expected == "string":
         return None  # the whole body, or a JSON type that the wire cannot carry
     if expected in ("object", "array"):
@@ -182,12 +160,12 @@ def _not_one_of(options: list[Any], examples: list[str] | None = None) -> st.Sea
     return st.one_of(st.sampled_from(sorted(near)), anything)
 
 
-def _option(site: Site) -> Break:
-    options = site.value if site.keyword == "enum" else [site.value]
+def break_option(site: Constraint) -> Break:
+    options = list(site.value) if site.keyword == "enum" else [site.value]
     return _set(site, _not_one_of(options))
 
 
-def _length(site: Site) -> Break | None:
+def break_length(site: Constraint) -> Break | None:
     spec = _spec(site)
     low, high, _ = lengths(spec)
     if site.keyword == "minLength":
@@ -202,7 +180,7 @@ def _length(site: Site) -> Break | None:
     return _set(site, texts)
 
 
-def _pattern(site: Site) -> Break:
+def break_pattern(site: Constraint) -> Break:
     spec = _spec(site)
     if spec.alphabet is not None:
         return _set(site, _with_foreign_character(spec))
@@ -263,16 +241,17 @@ def _mutated(pattern: str) -> st.SearchStrategy[str]:
     return build()
 
 
-def _negation(site: Site) -> Break:
+def break_forbidden(site: Constraint) -> Break:
     spec = _spec(site)
-    if not site.value or site.value == {}:
-        return _set(site, st.text(TEXT, max_size=24))  # a member that must be absent
+    forbidden = site.value.first("pattern")
+    if forbidden is None:  # not: {}, a member that must be absent
+        return _set(site, st.text(TEXT, max_size=24))
     low, high, _ = lengths(spec)
-    matches = matching(site.value["pattern"])
+    matches = matching(forbidden)
     return _set(site, matches.map(lambda s: s[: max(high, low)]))
 
 
-def _bound(site: Site) -> Break:
+def break_bound(site: Constraint) -> Break:
     limit = site.value
     outside = limit - 1 if site.keyword == "minimum" else limit + 1
     step = -1 if site.keyword == "minimum" else 1
@@ -281,12 +260,12 @@ def _bound(site: Site) -> Break:
     )
 
 
-def _too_many(site: Site) -> Break:
+def break_list(site: Constraint) -> Break:
     spec, limit = _spec(site), site.value
     return _set(site, st.one_of(many(spec, limit + 1), many(spec, limit + 3)))
 
 
-def _missing(site: Site) -> Break:
+def break_required(site: Constraint) -> Break:
     names = site.value
 
     def apply(draw: st.DrawFn, draft: Draft) -> None:
@@ -294,9 +273,7 @@ def _missing(site: Site) -> Break:
         for name in names:
             container.pop(name, None)
         if sends_nothing(container):  # the wire drops empty structures: give it something
-            others = [
-                n for n in flatten(member_schema("body", site.path)).properties if n not in names
-            ]
+            others = [n for n in field_at(site.path).members if n not in names]
             other = draw(st.sampled_from(others))
             container[other] = draw(_nonempty((*site.path, other)))
 
@@ -312,8 +289,8 @@ def sends_nothing(value: Any) -> bool:
     return False
 
 
-def _unknown(site: Site) -> Break:
-    shape = shape_at(site.path)
+def break_members(site: Constraint) -> Break:
+    shape = field_at(site.path)
 
     def unknown(name: str) -> bool:
         return name not in shape.members and name.split(".")[0] not in shape.by_wire_name
@@ -330,22 +307,13 @@ def _unknown(site: Site) -> Break:
     return apply
 
 
-def shape_at(path: Path) -> Shape:
-    """The wire shape of the member at ``path`` (``*`` for a list's item)."""
-    shape = parameters()
-    for step in path:
-        item = shape.item if step == ANY_ITEM else shape.members[step].shape
-        assert item is not None
-        shape = item
-    return shape
-
-
-def _conditional(site: Site) -> Break:
-    condition, then = site.value, site.schema.get("then", True)
-    ((trigger, trigger_schema),) = condition["properties"].items()
-    ((member, limits),) = then["properties"].items()
-    own = flatten(member_schema("body", (*site.path, member)))
-    low, high = limits.get("minimum"), limits.get("maximum")
+def break_range(site: Constraint) -> Break:
+    conditional: Conditional = site.value
+    name, value = trigger(conditional)
+    ((member, limits),) = limits_by_member(conditional).items()
+    own = flatten(field_at((*site.path, member)))
+    bound = {a.keyword: a.value for a in limits}
+    low, high = bound.get("minimum"), bound.get("maximum")
     outside = []
     if low is not None and (own.minimum is None or low - 1 >= own.minimum):
         outside.append(integers(Spec(minimum=own.minimum, maximum=low - 1)))
@@ -355,7 +323,7 @@ def _conditional(site: Site) -> Break:
 
     def apply(draw: st.DrawFn, draft: Draft) -> None:
         container = _ensure(draw, draft.body, site.path)
-        container[trigger] = trigger_schema["const"]
+        container[name] = value
         container[member] = draw(values)
 
     return apply

@@ -10,11 +10,17 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-from createimage_contract.schema import Expectation, expect, rules
-from createimage_contract.schema._shapes import Shape, parameters, protocol_parameters
-from createimage_contract.schema._wire import encode_pairs
-
-from ._sites import Path
+from createimage_contract.schema import (
+    Expectation,
+    Field,
+    Node,
+    Path,
+    contract,
+    encode_pairs,
+    expect,
+    protocol_parameters,
+    rules,
+)
 
 
 @dataclass(frozen=True)
@@ -84,15 +90,15 @@ class Service:
 def finish(draft: Draft, service: Service, near_miss: NearMiss | None = None) -> Example:
     form = urlencode(list(draft.query.items()) + encode_pairs(draft.body))
     intact = list(draft.query.items()) == list(protocol_parameters().items())
-    params = draft.body if intact and expressible(draft.body, parameters()) else None
+    params = draft.body if intact and expressible(draft.body, contract().field("body")) else None
     return Example(params, form, service.expectation(form), near_miss)
 
 
-def expressible(value: Any, shape: Shape) -> bool:
+def expressible(value: Any, shape: Field) -> bool:
     """Whether boto3-style parameters can hold ``value``: known members, right JSON types."""
     if shape.kind == "structure":
         return isinstance(value, dict) and all(
-            name in shape.members and expressible(member, shape.members[name].shape)
+            name in shape.members and expressible(member, shape.members[name])
             for name, member in value.items()
         )
     if shape.kind == "list":
@@ -112,9 +118,10 @@ def expressible(value: Any, shape: Shape) -> bool:
 @cache
 def outcome_member(rule_id: str) -> tuple[Path, Any]:
     """The body member and value that an outcome rule (``dry-run``) is about."""
-    node = rules()[rule_id].matches["properties"]["body"]
-    ((name, schema),) = node["properties"].items()
-    return (name,), schema["const"]
+    matches = contract().node(rules()[rule_id].matches)
+    body: Node = matches.first("properties").named["body"]
+    ((name, member),) = body.first("properties").named.items()
+    return (name,), member.first("const")
 
 
 class UniqueNames:
@@ -124,7 +131,8 @@ class UniqueNames:
     The counter lives outside Hypothesis's data on purpose: a replayed or shrunk example gets a
     new name, so that a service that remembers names does not see a duplicate it was not meant to.
     One instance shared by several strategies keeps their names apart too; a random ``start``
-    keeps two runs against the same service apart (with 70**3 names, by chance only).
+    keeps two runs against the same service apart (by chance only: there are ``capacity``
+    names, 73**3 for the Name alphabet).
     """
 
     WIDTH = 3
@@ -133,6 +141,12 @@ class UniqueNames:
         self._alphabet = alphabet
         self._counter = itertools.count(start)
         self._lock = threading.Lock()
+
+    @property
+    def capacity(self) -> int:
+        """How many names it makes before they repeat."""
+        count: int = len(self._alphabet) ** self.WIDTH  # int ** int is typed Any
+        return count
 
     def __call__(self, name: str) -> str:
         with self._lock:

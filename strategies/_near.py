@@ -26,26 +26,25 @@ A fault inside a list is also placed at the first, a middle and the last item of
 reached exactly: the shortest and longest values (the longest also in multi-byte characters,
 because limits count characters, not bytes), a full list, each allowed value.
 
-``plan`` and ``plan_valid`` turn these into requests, deterministically: every run sends each of
-them, whatever its seed.
+Each function here is one keyword's near misses (or values at its limit), as ``Miss``es: a kind
+and an edit of the request; ``_kinds`` tables them, and ``_plan`` turns them into requests.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from createimage_contract.schema import compile_pattern
+from createimage_contract.schema import ANY_ITEM, Constraint, Path, compile_pattern, contract
 
 from . import _patterns
-from ._breakers import sends_nothing, shape_at
-from ._examples import Draft, Example, NearMiss, Service, UniqueNames, finish, outcome_member
-from ._sites import ANY_ITEM, Path, Site, member_schema, sites_of
-from ._spec import Spec, flatten
-from ._values import UNBOUNDED_LIST, avoider, fit, lengths
+from ._breakers import sends_nothing
+from ._examples import UniqueNames
+from ._simple import filled, items_of, simplest
+from ._spec import Spec, field_at, flatten, limits_by_member, trigger
+from ._values import avoider, fit, lengths
 
 Edit = Callable[[Any, Any], None]
 """Changes a container (an object, or a list) at a key (a member name, or an index)."""
@@ -100,44 +99,14 @@ INVENTED_MEMBER = "Reboot"
 DRY_RUN_KIND = "with DryRun=true"
 
 
-def site_label(site: Site) -> str:
-    """The site as the coverage table names it: ``/TagSpecifications/*/Tags/*/Key maxLength``."""
-    where = "/".join(site.path)
-    text = f"{'' if site.part == 'body' else site.part + ':'}/{where} {site.keyword}"
-    if site.keyword == "if":
-        ((trigger, condition),) = site.value["properties"].items()
-        text += f" {trigger}={condition['const']}"
-    return text
+# --- the wrong side: each keyword's near misses -----------------------------------------------
 
 
-# --- the misses of each keyword ----------------------------------------------------------------
+def _spec(site: Constraint) -> Spec:
+    return flatten(contract().field(site.part, site.path))
 
 
-def misses(site: Site, current: Any) -> list[Miss]:
-    """Every near miss of ``site``, on the wrong side; ``current`` is the valid value there."""
-    builders: dict[str, Callable[[Site, Any], list[Miss]]] = {
-        "pattern": _pattern,
-        "minLength": _length,
-        "maxLength": _length,
-        "maxItems": _too_many,
-        "enum": _option,
-        "const": _option,
-        "type": _type,
-        "minimum": _bound,
-        "maximum": _bound,
-        "not": _negation,
-        "required": _missing,
-        "additionalProperties": _unknown,
-        "if": _conditional,
-    }
-    return builders[site.keyword](site, current)
-
-
-def _spec(site: Site) -> Spec:
-    return flatten(member_schema(site.part, site.path))
-
-
-def _pattern(site: Site, current: Any) -> list[Miss]:
+def pattern_misses(site: Constraint, current: Any) -> list[Miss]:
     pattern: str = site.value
     star = _patterns.is_class_star(pattern)
     base = str(current) if star else _patterns.render(_patterns.parse(pattern))
@@ -191,18 +160,18 @@ def _breaking(found: list[tuple[str, str]], pattern: str, spec: Spec) -> list[Mi
     return [Miss(kind, setting(text)) for text, kind in kept.items()]
 
 
-def _length(site: Site, current: Any) -> list[Miss]:
+def length_misses(site: Constraint, current: Any) -> list[Miss]:
     spec, limit = _spec(site), site.value
     if site.keyword == "minLength":
         return (
             []
             if limit == 0
-            else _values("one character too few", [_text(spec, limit - 1, current)])
+            else _values("one character too few", [text_like(spec, limit - 1, current)])
         )
-    return _values("one character too many", [_text(spec, limit + 1, current)])
+    return _values("one character too many", [text_like(spec, limit + 1, current)])
 
 
-def _text(spec: Spec, length: int, current: Any, characters: str | None = None) -> str:
+def text_like(spec: Spec, length: int, current: Any, characters: str | None = None) -> str:
     """``length`` characters (of ``characters``, or the member's alphabet) ending like
     ``current``, where a run's unique names keep their counter."""
     filler = characters or (spec.alphabet[0] if spec.alphabet else "k")
@@ -211,18 +180,18 @@ def _text(spec: Spec, length: int, current: Any, characters: str | None = None) 
     return avoider(spec.forbidden)(_cycle(filler, length - len(keep)) + keep)
 
 
-def _too_many(site: Site, current: Any) -> list[Miss]:
-    return _values("one item too many", [_items((*site.path, ANY_ITEM), site.value + 1)])
+def too_many(site: Constraint, current: Any) -> list[Miss]:
+    return _values("one item too many", [items_of((*site.path, ANY_ITEM), site.value + 1)])
 
 
-def _option(site: Site, current: Any) -> list[Miss]:
-    options = site.value if site.keyword == "enum" else [site.value]
+def option_misses(site: Constraint, current: Any) -> list[Miss]:
+    options = list(site.value) if site.keyword == "enum" else [site.value]
     first = str(options[0])
     wrong = [
         ("case", [first.upper(), first.capitalize(), first.lower()]),
         ("whitespace", [" " + first, first + " ", first + "\n"]),
         ("empty", [""]),
-        ("another value of the same enum in EC2", site.schema.get("x-other-values", [])),
+        ("another value of the same enum in EC2", list(site.node.other_values)),
     ]
     return [
         miss
@@ -231,8 +200,8 @@ def _option(site: Site, current: Any) -> list[Miss]:
     ]
 
 
-def _type(site: Site, current: Any) -> list[Miss]:
-    expected = site.value
+def type_misses(site: Constraint, current: Any) -> list[Miss]:
+    (expected,) = site.value
     if not site.path or expected == "string":
         return []  # the whole body, or a JSON type that the wire cannot carry
     table = {"boolean": BOOLEAN_MISSES, "integer": INTEGER_MISSES}.get(expected)
@@ -241,43 +210,44 @@ def _type(site: Site, current: Any) -> list[Miss]:
     return [miss for kind, values in table.items() for miss in _values(kind, values)]
 
 
-def _bound(site: Site, current: Any) -> list[Miss]:
+def bound_misses(site: Constraint, current: Any) -> list[Miss]:
     if site.keyword == "minimum":
         return _values("one below the minimum", [site.value - 1])
     return _values("one above the maximum", [site.value + 1])
 
 
-def _negation(site: Site, current: Any) -> list[Miss]:
-    if not site.value:
+def forbidden_misses(site: Constraint, current: Any) -> list[Miss]:
+    forbidden = site.value.first("pattern")
+    if forbidden is None:  # not: {}
         return _values("present", ["x"])  # a member that must be absent
-    return _values("matches the forbidden pattern", _patterns.every_match(site.value["pattern"]))
+    return _values("matches the forbidden pattern", _patterns.every_match(forbidden))
 
 
-def _missing(site: Site, current: Any) -> list[Miss]:
+def missing(site: Constraint, current: Any) -> list[Miss]:
     names = site.value
 
     def remove(container: Any, _: Any) -> None:
         for name in names:
             container.pop(name, None)
         if sends_nothing(container):  # the wire drops empty structures: give it something
-            members = flatten(member_schema(site.part, site.path)).properties
+            members = contract().field(site.part, site.path).members
             other = next(n for n in members if n not in names)
-            container[other] = _filled((*site.path, other), 0)
+            container[other] = filled((*site.path, other), 0)
 
     return [Miss("member missing", remove)]
 
 
-def _unknown(site: Site, current: Any) -> list[Miss]:
+def unknown_members(site: Constraint, current: Any) -> list[Miss]:
     """Members CreateImage does not have here: a real one in another case, a list by its API
     name (plural) where the wire wants the singular, an invented one; each with a value its
     look-alike would take, so that a lenient service accepts it."""
-    shape = shape_at(site.path)
+    shape = field_at(site.path)
     first = next(iter(shape.members))
     found: list[tuple[str, str, Path]] = [
         ("a member in another case", first[0].lower() + first[1:], (first,))
     ]
     for member in shape.members.values():
-        item = member.shape.item
+        item = member.item
         if member.wire_name != member.name and item is not None and item.members:
             inner = next(iter(item.members))
             found.append(
@@ -300,7 +270,8 @@ def _adding(name: str, value: Any) -> Edit:
     return edit
 
 
-def _conditional(site: Site, current: Any) -> list[Miss]:
+def range_misses(site: Constraint, current: Any) -> list[Miss]:
+    """One past each end of the range a condition sets (VolumeSize for a VolumeType)."""
     return [Miss(kind, edit) for kind, edit in _range_ends(site, outside=True)]
 
 
@@ -312,16 +283,17 @@ _END_LABELS = {
 }
 
 
-def _range_ends(site: Site, *, outside: bool) -> list[tuple[str, Edit]]:
+def _range_ends(site: Constraint, *, outside: bool) -> list[tuple[str, Edit]]:
     """The ends of the range an ``if``/``then`` sets (VolumeSize for a VolumeType): one past
     each end, or each end itself."""
-    ((trigger, condition),) = site.value["properties"].items()
-    ((member, limits),) = site.schema["then"]["properties"].items()
-    own = flatten(member_schema(site.part, (*site.path, member)))
+    name, wanted = trigger(site.value)
+    ((member, limits),) = limits_by_member(site.value).items()
+    own = flatten(contract().field(site.part, (*site.path, member)))
+    bound = {a.keyword: a.value for a in limits}
     ends: list[tuple[str, int]] = []
     for end, step in (("minimum", -1), ("maximum", 1)):
-        if end in limits:
-            value = limits[end] + (step if outside else 0)
+        if end in bound:
+            value = bound[end] + (step if outside else 0)
             within = (own.minimum is None or value >= own.minimum) and (
                 own.maximum is None or value <= own.maximum
             )
@@ -330,7 +302,7 @@ def _range_ends(site: Site, *, outside: bool) -> list[tuple[str, Edit]]:
 
     def setting_both(value: int) -> Edit:
         def edit(container: Any, _: Any) -> None:
-            container[trigger] = condition["const"]
+            container[name] = wanted
             container[member] = value
 
         return edit
@@ -338,32 +310,52 @@ def _range_ends(site: Site, *, outside: bool) -> list[tuple[str, Edit]]:
     return [(kind, setting_both(value)) for kind, value in ends]
 
 
-# --- the passing side ----------------------------------------------------------------------------
+# --- the right side: the values exactly at each limit ---------------------------------------
 
 
-def boundaries(site: Site, current: Any) -> list[Miss]:
-    """The values exactly at the limits of ``site``, which a service must accept."""
-    spec = _spec(site) if site.keyword not in ("if", "required", "additionalProperties") else None
-    if site.keyword == "minLength" and site.value > 0 and spec is not None:
-        return _values("at the minimum length", [_text(spec, site.value, current)])
-    if site.keyword == "maxLength" and spec is not None:
-        found = _values("at the maximum length", [_text(spec, site.value, current)])
-        if spec.alphabet is None:  # limits count characters, not bytes
-            multi = _text(spec, site.value, None, MULTI_BYTE)
-            found += _values("at the maximum length in multi-byte characters", [multi])
-        return found
-    if site.keyword == "maxItems":
-        return _values("a full list", [_items((*site.path, ANY_ITEM), site.value)])
-    if site.keyword in ("enum", "const") and site.part == "body":
-        return _values("each allowed value", site.value if site.keyword == "enum" else [site.value])
-    if site.keyword == "pattern" and spec is not None and spec.alphabet:
-        return _values("every character of the class", [_every_character(spec, current)])
-    if site.keyword == "not" and site.value:
-        return _values(
-            "the forbidden pattern but its last character", _almost(site.value["pattern"])
-        )
-    if site.keyword == "if":
-        return [Miss(kind, edit) for kind, edit in _range_ends(site, outside=False)]
+def length_limits(site: Constraint, current: Any) -> list[Miss]:
+    """A value of exactly the limit; the longest also in multi-byte characters, as a limit
+    counts characters, not bytes."""
+    spec, limit = _spec(site), site.value
+    if site.keyword == "minLength":
+        return _values("at the minimum length", [text_like(spec, limit, current)]) if limit else []
+    found = _values("at the maximum length", [text_like(spec, limit, current)])
+    if spec.alphabet is None:
+        multi = text_like(spec, limit, None, MULTI_BYTE)
+        found += _values("at the maximum length in multi-byte characters", [multi])
+    return found
+
+
+def full_list(site: Constraint, current: Any) -> list[Miss]:
+    return _values("a full list", [items_of((*site.path, ANY_ITEM), site.value)])
+
+
+def each_option(site: Constraint, current: Any) -> list[Miss]:
+    if site.part != "body":
+        return []  # Action and Version have one value, which every request has
+    options = list(site.value) if site.keyword == "enum" else [site.value]
+    return _values("each allowed value", options)
+
+
+def whole_alphabet(site: Constraint, current: Any) -> list[Miss]:
+    spec = _spec(site)
+    if not spec.alphabet:
+        return []
+    return _values("every character of the class", [_every_character(spec, current)])
+
+
+def almost_forbidden(site: Constraint, current: Any) -> list[Miss]:
+    forbidden = site.value.first("pattern")
+    if forbidden is None:
+        return []
+    return _values("the forbidden pattern but its last character", _almost(forbidden))
+
+
+def range_limits(site: Constraint, current: Any) -> list[Miss]:
+    return [Miss(kind, edit) for kind, edit in _range_ends(site, outside=False)]
+
+
+def no_limits(site: Constraint, current: Any) -> list[Miss]:
     return []
 
 
@@ -384,243 +376,3 @@ def _every_character(spec: Spec, current: Any) -> str:
 def _almost(pattern: str) -> list[str]:
     search = compile_pattern(pattern).search
     return [m[:-1] for m in _patterns.every_match(pattern)[:1] if m[:-1] and not search(m[:-1])]
-
-
-# --- containers, items and simple values ---------------------------------------------------------
-
-
-@cache
-def simplest(path: Path, index: int = 0) -> Any:
-    """A valid value for the member at ``path``, as simple as can be, the ``index``-th of a
-    list: distinct from its neighbours in its first required member."""
-    spec = flatten(member_schema("body", path))
-    if spec.options is not None:
-        return spec.options[index % len(spec.options)]
-    kind = next(iter(spec.types)) if len(spec.types) == 1 else "string"
-    if kind == "boolean":
-        return False
-    if kind == "integer":  # 1, unless the bounds say otherwise
-        low = 1 if spec.minimum is None else max(spec.minimum, 1)
-        return low if spec.maximum is None else min(low, spec.maximum)
-    if kind == "array":
-        return []
-    if kind == "object":
-        return _object(path, spec, index)
-    if spec.regexes:
-        return _patterns.render(_patterns.parse(spec.regexes[0]))
-    low, high, _ = lengths(spec)
-    pad = spec.alphabet[0] if spec.alphabet else "k"
-    return avoider(spec.forbidden)(fit(f"{pad}{index + 1}", max(low, 1), high, pad))
-
-
-def _object(path: Path, spec: Spec, index: int) -> dict[str, Any]:
-    names = spec.required or [
-        next(
-            n
-            for n, s in spec.properties.items()
-            if not flatten(s).never and flatten(s).types & {"string", "boolean"}
-        )
-    ]
-    return {name: simplest((*path, name), index) for name in names}
-
-
-def _filled(path: Path, index: int) -> Any:
-    """``simplest``, with one item in a list: a value the wire carries."""
-    value = copy.deepcopy(simplest(path, index))
-    if value == []:
-        value.append(copy.deepcopy(simplest((*path, ANY_ITEM), index)))
-    return value
-
-
-def _items(item_path: Path, count: int) -> list[Any]:
-    return [copy.deepcopy(simplest(item_path, i)) for i in range(count)]
-
-
-def list_size(list_path: Path) -> int:
-    """How many items a full list at ``list_path`` has: its maxItems, or as many as its items
-    can be distinct (two resource types), or a few."""
-    spec = flatten(member_schema("body", list_path))
-    if spec.max_items is not None:
-        return spec.max_items
-    item = flatten(spec.items)
-    if item.required:
-        options = flatten(item.properties[item.required[0]]).options
-        if options is not None:
-            return len(options)
-    return UNBOUNDED_LIST
-
-
-Position = dict[int, tuple[int, int]]
-"""For the list steps of a path (by their place in it): how many items, and which one."""
-
-
-def _place(body: dict[str, Any], path: Path, position: Position) -> Any:
-    """The container at ``path`` in ``body``, created valid where missing; each list on the
-    way gets the items ``position`` asks for (one, by default), and the path goes on from the
-    chosen one."""
-    node: Any = body
-    for depth, step in enumerate(path):
-        if step == ANY_ITEM:
-            count, chosen = position.get(depth, (1, 0))
-            if len(node) < count:
-                node[:] = _items(path[: depth + 1], count)
-            node = node[chosen]
-        else:
-            if step not in node or not isinstance(node[step], dict | list):
-                value = simplest(path[: depth + 1])
-                node[step] = copy.deepcopy(value) if isinstance(value, dict | list) else {}
-            node = node[step]
-    return node
-
-
-def positions(path: Path) -> Iterator[tuple[str, Position]]:
-    """The first, a middle and the last item of a full list, for each list on ``path``."""
-    for depth, step in enumerate(path):
-        if step != ANY_ITEM:
-            continue
-        count = list_size(path[:depth])
-        name = path[depth - 1]
-        for chosen in dict.fromkeys((0, count // 2, count - 1)):
-            yield f"at item {chosen + 1} of {count} {name}", {depth: (count, chosen)}
-
-
-# --- plans -----------------------------------------------------------------------------------
-
-
-def _target(site: Site) -> tuple[Path, Any]:
-    """Where an edit of ``site`` applies: the container's path, and the key in it."""
-    if site.keyword in ("required", "additionalProperties", "if") or site.part == "query":
-        return site.path, None
-    return site.path[:-1], site.path[-1]
-
-
-def _apply(draft: Draft, site: Site, choose: Callable[[Any], Miss], position: Position) -> str:
-    """Apply the miss ``choose`` picks for the value now at ``site``; its kind."""
-    path, key = _target(site)
-    if site.part == "query":
-        miss = choose(draft.query.get(site.path[-1]) if site.keyword == "const" else None)
-        miss.edit(draft.query, site.path[-1] if site.keyword == "const" else None)
-        return miss.kind
-    container = _place(draft.body, path, position)
-    if key == ANY_ITEM:  # the item itself: the list needs its items first
-        count, key = position.get(len(path), (1, 0))
-        if len(container) < count:
-            container[:] = _items((*path, ANY_ITEM), count)
-    current = container[key] if isinstance(container, dict) and key in container else None
-    miss = choose(current)
-    miss.edit(container, key)
-    return miss.kind
-
-
-def plannable(site: Site) -> bool:
-    """Sites a planned request can break on the wire (not a JSON type the wire cannot carry)."""
-    wire_type = site.keyword == "type" and bool(site.path) and site.value != "string"
-    return bool(site.rule) and (site.keyword != "type" or wire_type)
-
-
-@dataclass(frozen=True)
-class Planner:
-    """Builds the planned requests: each from the simplest valid request, with the service's
-    instance and the run's unique names, changed in one planned way."""
-
-    service: Service
-    names: UniqueNames | None = None
-
-    def draft(self) -> Draft:
-        body = {"InstanceId": self.service.instance_id or simplest(("InstanceId",))}
-        name = simplest(("Name",))
-        if self.names is not None:
-            name = self.names(_text(_name_spec(), UniqueNames.WIDTH + 5, name))
-        body["Name"] = _untaken(name, self.service.taken_names)
-        return Draft(body)
-
-    def near_misses(self, rule_id: str) -> list[Example]:
-        """Every near miss at every site of ``rule_id``, the first one also at each list
-        position and once with DryRun=true; each breaks exactly ``rule_id``."""
-        planned: list[Example] = []
-        sites = [site for site in sites_of(rule_id) if plannable(site)]
-        for site in sites:
-            count = len(self._misses(site, {}, misses))
-            for index in range(count):
-                planned.append(self._planned(site, {}, misses, index, rule_id))
-            for kind, position in positions(site.path) if count else ():
-                planned.append(self._planned(site, position, misses, 0, rule_id, kind))
-        dry_run = next(
-            (s for s in sites if not _about_dry_run(s) and self._misses(s, {}, misses)), None
-        )
-        if dry_run is not None:
-            planned.append(self._planned(dry_run, {}, misses, 0, rule_id, "with DryRun=true"))
-        return [_checked(example, rule_id) for example in planned]
-
-    def boundaries(self, rule_ids: list[str], *, dry_run: bool = False) -> list[Example]:
-        """Valid requests exactly at every limit of the rules' sites (with DryRun=true, when
-        ``dry_run``)."""
-        planned: list[Example] = []
-        extra = DRY_RUN_KIND if dry_run else None
-        for rule_id in rule_ids:
-            for site in sites_of(rule_id):
-                if not plannable(site) or site.part != "body":
-                    continue
-                for index in range(len(self._misses(site, {}, boundaries))):
-                    planned.append(self._planned(site, {}, boundaries, index, rule_id, extra))
-        outcome = "dry-run" if dry_run else None
-        return [_checked(example, outcome) for example in planned]
-
-    def _misses(
-        self, site: Site, position: Position, kinds: Callable[[Site, Any], list[Miss]]
-    ) -> list[Miss]:
-        found: list[Miss] = []
-        _apply(self.draft(), site, lambda current: _first(found, kinds(site, current)), position)
-        return found
-
-    def _planned(
-        self,
-        site: Site,
-        position: Position,
-        kinds: Callable[[Site, Any], list[Miss]],
-        index: int,
-        rule_id: str,
-        kind: str | None = None,
-    ) -> Example:
-        draft = self.draft()
-        done = _apply(draft, site, lambda current: kinds(site, current)[index], position)
-        if kind == DRY_RUN_KIND:
-            (member,), value = outcome_member("dry-run")
-            draft.body[member] = value
-            kind = f"{done} {DRY_RUN_KIND}" if kinds is boundaries else kind
-        label = NearMiss(rule_id, site_label(site), kind or done, passes=kinds is boundaries)
-        return finish(draft, self.service, label)
-
-
-def _first(found: list[Miss], candidates: list[Miss]) -> Miss:
-    """Keeps every candidate in ``found`` and applies none of them (for counting)."""
-    found += candidates
-    return Miss("", lambda _, __: None)
-
-
-def _about_dry_run(site: Site) -> bool:
-    (member,), _ = outcome_member("dry-run")
-    return site.path[:1] == (member,)
-
-
-def _checked(example: Example, rule_id: str | None) -> Example:
-    """A planned request must be what it says: answered for its rule (``dry-run`` included),
-    or, with no rule, valid."""
-    expected = example.expect
-    if expected.rule != rule_id or (rule_id is None and expected.status != 200):
-        raise ValueError(
-            f"the planned request {example.near_miss} is answered as {example.expect}: "
-            + example.form
-        )
-    return example
-
-
-@cache
-def _name_spec() -> Spec:
-    return flatten(member_schema("body", ("Name",)))
-
-
-def _untaken(name: str, taken: Any) -> str:
-    while name in taken:
-        name = name[:-1] + ("0" if name[-1] != "0" else "1")
-    return name

@@ -34,6 +34,8 @@ class CharClass:
     ranges: tuple[tuple[str, str], ...]
     """Its ranges and single characters (as ``(c, c)``), escapes like ``\\s`` left out."""
     negated: bool = False
+    escapes: bool = False
+    """It has class escapes (``\\s``, ``\\d``, ...): more characters than its ranges."""
 
     def contains(self, char: str) -> bool:
         return compile_pattern(f"^{self.source}$").search(char) is not None
@@ -126,7 +128,7 @@ def _atom(reader: _Reader) -> Node:
     if char == "\\":
         escaped = reader.take()
         if escaped in _CLASS_ESCAPES:
-            return CharClass(f"[\\{escaped}]", ())
+            return CharClass(f"[\\{escaped}]", (), escapes=True)
         if escaped.isalnum():
             raise reader.refuse(f"the escape \\{escaped}")
         return Literal(escaped)
@@ -141,28 +143,32 @@ def _char_class(reader: _Reader) -> CharClass:
     if negated:
         reader.take()
     ranges: list[tuple[str, str]] = []
+    escapes = False
     while reader.peek() not in ("]", ""):
         first = _class_char(reader)
-        if reader.peek() == "-" and reader.text[reader.at + 1 : reader.at + 2] not in ("]", ""):
+        if first is None:  # \s, \d, ...: characters the ranges do not list
+            escapes = True
+        elif reader.peek() == "-" and reader.text[reader.at + 1 : reader.at + 2] not in ("]", ""):
             reader.take()
             last = _class_char(reader)
-            if first and last:
-                ranges.append((first, last))
-        elif first:
+            if last is None:
+                raise reader.refuse("a range ending in a class escape")
+            ranges.append((first, last))
+        else:
             ranges.append((first, first))
     if reader.take() != "]":
         raise reader.refuse("an unclosed class")
-    return CharClass(reader.text[start : reader.at], tuple(ranges), negated)
+    return CharClass(reader.text[start : reader.at], tuple(ranges), negated, escapes)
 
 
-def _class_char(reader: _Reader) -> str:
-    """One character of a class; empty for a class escape such as ``\\s`` (not a range end)."""
+def _class_char(reader: _Reader) -> str | None:
+    """One character of a class; ``None`` for a class escape such as ``\\s``."""
     char = reader.take()
     if char != "\\":
         return char
     escaped = reader.take()
     if escaped in _CLASS_ESCAPES:
-        return ""
+        return None
     if escaped.isalnum():
         raise reader.refuse(f"the escape \\{escaped} in a class")
     return escaped
@@ -244,6 +250,18 @@ def is_class_star(pattern: str) -> bool:
         and isinstance(nodes[0].node, CharClass)
         and nodes[0].high == UNBOUNDED
     )
+
+
+def alphabet(pattern: str) -> str | None:
+    """Every character a value of ``pattern`` may have, in the class's order, when the pattern
+    is one plain class repeated (``^[A-Za-z0-9 ._-]*$``); ``None`` otherwise."""
+    if not is_class_star(pattern):
+        return None
+    (char_class,) = classes(parse(pattern))
+    if char_class.negated or char_class.escapes:
+        return None
+    characters = (chr(c) for lo, hi in char_class.ranges for c in range(ord(lo), ord(hi) + 1))
+    return "".join(dict.fromkeys(characters))
 
 
 def with_class_char(pattern: str, char_class: CharClass, char: str) -> str:

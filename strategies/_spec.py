@@ -1,22 +1,28 @@
-"""What the schema says about one value, gathered from a schema object and its allOf and $ref.
+"""What the contract says about one value, in the form the strategies draw from.
 
-The strategies need the constraints on a value in one place (its lengths, its alphabet, its
-bounds, its members), not spread over the ``allOf`` entries where the schema puts each with its
-rule. ``flatten`` gathers them; it does not follow ``properties`` or ``items``, which stay
-schemas for the member and item values.
+A field of the contract (``schema.Field``) carries every assertion about its value, gathered
+through ``$ref`` and ``allOf``; the strategies need them as limits: the lengths, the alphabet,
+the bounds, the options, the members. ``flatten`` reads a field's assertions into a ``Spec``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from createimage_contract.schema import document
-from createimage_contract.schema._documents import REQUEST, resolve
+from createimage_contract.schema import (
+    ANY_ITEM,
+    Assertion,
+    Conditional,
+    Constraint,
+    Field,
+    Part,
+    Path,
+    contract,
+)
 
-# A pattern that is one character class repeated: its characters are the value's alphabet.
-_CLASS_STAR = re.compile(r"\^\[((?:[^\]\\]|\\.)*)\]\*\$")
+from . import _patterns
 
 
 @dataclass
@@ -36,105 +42,81 @@ class Spec:
     """No value satisfies the schema (``not: {}``): the member must be absent."""
     minimum: int | None = None
     maximum: int | None = None
-    properties: dict[str, Any] = field(default_factory=dict)
+    properties: dict[str, Field] = field(default_factory=dict)
     required: list[str] = field(default_factory=list)
-    conditionals: list[tuple[Any, Any]] = field(default_factory=list)
-    """``(if, then)`` pairs of the object."""
-    items: Any = None
+    conditionals: list[Conditional] = field(default_factory=list)
+    items: Field | None = None
     max_items: int | None = None
 
 
-def request_schema() -> Any:
-    return document(REQUEST)
+def field_at(path: Path, part: Part = "body") -> Field:
+    """The contract's field at ``path`` (``*`` for a list's item)."""
+    return contract().field(part, path)
 
 
-def flatten(schema: Any) -> Spec:
-    """Everything ``schema`` asserts about one value, through ``allOf`` and ``$ref``."""
-    spec = Spec()
-    _gather(schema, spec)
-    return spec
-
-
-def _gather(schema: Any, spec: Spec) -> None:
-    if schema is True:
-        return
-    if schema is False:
-        spec.never = True
-        return
-    for keyword, value in schema.items():
-        if keyword == "$ref":
-            _gather(resolve(request_schema(), value), spec)
-        elif keyword == "allOf":
-            for sub in value:
-                _gather(sub, spec)
-        elif keyword == "type":
-            spec.types |= {value} if isinstance(value, str) else set(value)
-        elif keyword in ("enum", "const"):
-            options = value if keyword == "enum" else [value]
-            spec.options = (
-                options if spec.options is None else [o for o in spec.options if o in options]
-            )
-        elif keyword == "minLength":
-            spec.min_length = max(spec.min_length, value)
-        elif keyword == "maxLength":
-            spec.max_length = value if spec.max_length is None else min(spec.max_length, value)
-        elif keyword == "pattern":
-            _pattern(value, spec)
-        elif keyword == "not":
-            _negation(value, spec)
-        elif keyword == "minimum":
-            spec.minimum = value if spec.minimum is None else max(spec.minimum, value)
-        elif keyword == "maximum":
-            spec.maximum = value if spec.maximum is None else min(spec.maximum, value)
-        elif keyword == "properties":
-            spec.properties.update(value)
-        elif keyword == "required":
-            spec.required += [name for name in value if name not in spec.required]
-        elif keyword == "if":
-            spec.conditionals.append((value, schema.get("then", True)))
-        elif keyword == "items":
-            spec.items = value
-        elif keyword == "maxItems":
-            spec.max_items = value if spec.max_items is None else min(spec.max_items, value)
-
-
-def _pattern(pattern: str, spec: Spec) -> None:
-    match = _CLASS_STAR.fullmatch(pattern)
-    if match is None:
-        spec.regexes.append(pattern)
-        return
-    characters = class_characters(match.group(1))
-    spec.alphabet = (
-        characters
-        if spec.alphabet is None
-        else "".join(c for c in spec.alphabet if c in characters)
+@cache
+def flatten(value: Field, extra: tuple[Assertion, ...] = ()) -> Spec:
+    """What the contract asserts about ``value``, with ``extra`` assertions on top (the limits a
+    condition adds), as limits to draw within."""
+    limited = value.narrowed(extra) if extra else value
+    for negated in limited.values_of("not"):
+        if {a.keyword for a in negated.assertions} - {"pattern", "type"}:
+            raise ValueError(f"the strategies cannot negate {negated!r}")
+    patterns = limited.values_of("pattern")
+    alphabets = [a for a in map(_patterns.alphabet, patterns) if a is not None]
+    return Spec(
+        types=set(limited.types),
+        options=None if limited.options is None else list(limited.options),
+        min_length=limited.limit("minLength") or 0,
+        max_length=limited.limit("maxLength"),
+        alphabet=_common(alphabets),
+        regexes=[p for p in patterns if _patterns.alphabet(p) is None],
+        forbidden=list(limited.forbidden_patterns),
+        never=limited.never,
+        minimum=limited.limit("minimum"),
+        maximum=limited.limit("maximum"),
+        properties=dict(limited.members),
+        required=list(limited.required),
+        conditionals=limited.values_of("if"),
+        items=limited.item,
+        max_items=limited.limit("maxItems"),
     )
 
 
-def _negation(schema: Any, spec: Spec) -> None:
-    if schema == {} or schema is True:
-        spec.never = True
-    elif set(schema) <= {"pattern", "description", "type"} and "pattern" in schema:
-        spec.forbidden.append(schema["pattern"])
-    else:
-        raise ValueError(f"the strategies cannot negate {schema!r}")
+def _common(alphabets: list[str]) -> str | None:
+    """The characters every alphabet has, in the first one's order; ``None`` for none."""
+    if not alphabets:
+        return None
+    first, *others = alphabets
+    return "".join(c for c in first if all(c in other for other in others))
 
 
-def class_characters(content: str) -> str:
-    """The characters of an ECMA-262 character class body such as ``A-Za-z0-9()\\[\\] ./-``."""
-    literals: list[str] = []
-    chars = iter(content)
-    for char in chars:
-        literals.append(next(chars, "") if char == "\\" else "\x00-" if char == "-" else char)
-    characters: list[str] = []
-    index = 0
-    while index < len(literals):
-        is_range = index + 2 < len(literals) and literals[index + 1] == "\x00-"
-        if is_range:
-            start, end = ord(literals[index]), ord(literals[index + 2])
-            characters += [chr(code) for code in range(start, end + 1)]
-            index += 3
-        else:
-            characters.append("-" if literals[index] == "\x00-" else literals[index])
-            index += 1
-    return "".join(dict.fromkeys(characters))
+def limits_by_member(conditional: Conditional) -> dict[str, tuple[Assertion, ...]]:
+    """What the ``then`` of a condition asserts about each member it names."""
+    members = conditional.then.first("properties") if conditional.then else None
+    if members is None:
+        return {}
+    return {name: node.assertions for name, node in members.named.items()}
+
+
+def trigger(conditional: Conditional) -> tuple[str, Any]:
+    """The member a condition is about and the value it asks for (``VolumeType`` is ``gp2``)."""
+    ((name, node),) = conditional.condition.first("properties").named.items()
+    return name, node.first("const")
+
+
+def sites_of(rule_id: str) -> tuple[Constraint, ...]:
+    """Where ``rule_id`` can be broken in what a request sends (Action, Version, the body):
+    its constraints there. Headers and the method are the HTTP request's, left to ``lint``."""
+    return tuple(c for c in contract().constraints_of(rule_id) if c.part in ("query", "body"))
+
+
+__all__ = [
+    "ANY_ITEM",
+    "Spec",
+    "field_at",
+    "flatten",
+    "limits_by_member",
+    "sites_of",
+    "trigger",
+]

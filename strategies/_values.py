@@ -16,10 +16,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from createimage_contract.schema._compiler import compile_schema
-from createimage_contract.schema._ecma import compile_pattern, translate
+from createimage_contract.schema import Field, compile_pattern, predicate
 
-from ._spec import Spec, flatten, request_schema
+from ._spec import Spec, flatten, limits_by_member
 
 UNBOUNDED_TEXT = 24
 """Longest string drawn where the schema sets no maximum (no limit to reach there)."""
@@ -28,23 +27,11 @@ UNBOUNDED_LIST = 3
 TEXT = st.characters(exclude_categories=["Cs"])  # any character that UTF-8 can carry
 
 
-def valid(schema: Any, *, lean: bool = False) -> st.SearchStrategy[Any]:
-    """Values that satisfy ``schema`` (a schema object of the request schema). Lean values are
-    short and skip the boundary branches: for the many items of a full list."""
-    return _valid(_key(schema), lean)
-
-
-_SCHEMAS: dict[int, Any] = {}
-
-
-def _key(schema: Any) -> int:
-    _SCHEMAS[id(schema)] = schema
-    return id(schema)
-
-
 @cache
-def _valid(key: int, lean: bool) -> st.SearchStrategy[Any]:
-    return from_spec(flatten(_SCHEMAS[key]), lean=lean)
+def valid(value: Field, *, lean: bool = False) -> st.SearchStrategy[Any]:
+    """Values that satisfy the field ``value`` of the contract. Lean values are short and skip
+    the boundary branches: for the many items of a full list."""
+    return from_spec(flatten(value), lean=lean)
 
 
 LEAN_TEXT = 8
@@ -141,7 +128,7 @@ def matching(pattern: str) -> st.SearchStrategy[str]:
     same set of characters but tabulates the codec over all of Unicode on first use: about a
     second of every run, as its cache lives in the run's private home.
     """
-    return st.from_regex(translate(pattern), fullmatch=True, alphabet=TEXT)
+    return st.from_regex(compile_pattern(pattern), fullmatch=True, alphabet=TEXT)
 
 
 def fit(text: str, low: int, high: int, filler: str = "a") -> str:
@@ -214,7 +201,7 @@ def members(spec: Spec, lean: bool = False) -> dict[str, st.SearchStrategy[Any]]
 
 def objects(spec: Spec, lean: bool = False) -> st.SearchStrategy[dict[str, Any]]:
     available = members(spec, lean)
-    constrained = {name for _, then in spec.conditionals for name in then.get("properties", {})}
+    constrained = {name for c in spec.conditionals for name in limits_by_member(c)}
     required = {n: s for n, s in available.items() if n in spec.required}
     optional = {
         n: s for n, s in available.items() if n not in spec.required and n not in constrained
@@ -229,15 +216,14 @@ def _conditional(
     spec: Spec, plain: st.SearchStrategy[dict[str, Any]], dependent: list[str]
 ) -> st.SearchStrategy[dict[str, Any]]:
     """Members whose limits depend on others (VolumeSize on VolumeType) are drawn last."""
-    document = request_schema()
-    conditions = [(compile_schema(document, cond).valid, then) for cond, then in spec.conditionals]
+    conditions = [(predicate(c.condition), limits_by_member(c)) for c in spec.conditionals]
     built: dict[tuple[str, tuple[int, ...]], st.SearchStrategy[Any]] = {}
 
     def member(name: str, applying: tuple[int, ...]) -> st.SearchStrategy[Any]:
         """The member's strategy under the conditions that hold, built once for each set."""
         if (name, applying) not in built:
-            limits = [spec.conditionals[i][1]["properties"][name] for i in applying]
-            built[name, applying] = from_spec(flatten({"allOf": [spec.properties[name], *limits]}))
+            limits = tuple(a for i in applying for a in conditions[i][1][name])
+            built[name, applying] = from_spec(flatten(spec.properties[name], limits))
         return built[name, applying]
 
     @st.composite
@@ -247,8 +233,8 @@ def _conditional(
             if name in spec.required or draw(st.booleans()):
                 applying = tuple(
                     index
-                    for index, (holds, then) in enumerate(conditions)
-                    if name in then.get("properties", {}) and holds(value)
+                    for index, (holds, limits) in enumerate(conditions)
+                    if name in limits and holds(value)
                 )
                 value[name] = draw(member(name, applying))
         return value

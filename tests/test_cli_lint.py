@@ -441,6 +441,39 @@ def test_lint_help_documents_exit_codes_and_input_forms() -> None:
     assert "- reads standard input" in run.out
 
 
+HEAVY = (
+    "createimage_contract.conformance",
+    "hypothesis",
+    "botocore",
+    "lxml",
+    "urllib3",
+    "responses",
+)
+"""What ``lint`` never needs: the runner, and the libraries of the strategies and the runner."""
+LINT_ALONE = """
+import sys
+from createimage_contract import _cli
+code = _cli.main(sys.argv[2:])
+print([name for name in sys.argv[1].split(",") if name in sys.modules])
+sys.exit(code)
+"""
+
+
+def test_lint_imports_neither_the_runner_nor_its_libraries() -> None:
+    """Building the command line registers every command; none of them may import what only
+    ``run``, ``generate`` or ``selftest`` need, so that ``lint`` starts fast."""
+    done = subprocess.run(
+        [sys.executable, "-c", LINT_ALONE, ",".join(HEAVY), "lint", "examples/valid/minimal.json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]", done.stdout
+
+
 # ------------------------------------------------------------------------------ standard input
 
 

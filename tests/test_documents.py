@@ -9,8 +9,7 @@ import jsonschema
 import pytest
 
 from createimage_contract import rules
-from createimage_contract.schema import DOCUMENT_NAMES, document
-from createimage_contract.schema._compiler import compile_schema
+from createimage_contract.schema import DOCUMENT_NAMES, contract, document
 
 SCHEMAS = ["request.schema.json", "responses.schema.json", "rules.schema.json"]
 
@@ -112,9 +111,9 @@ def test_the_answers_are_the_audited_ones() -> None:
     assert answers == expected
 
 
-def test_the_compiler_refuses_keywords_it_does_not_know() -> None:
+def test_the_model_refuses_keywords_it_does_not_know() -> None:
     with pytest.raises(ValueError, match="uniqueItems"):
-        compile_schema({"type": "array", "uniqueItems": True})
+        contract().node({"type": "array", "uniqueItems": True})
 
 
 def test_every_body_field_of_the_seed_is_in_the_schema() -> None:

@@ -35,19 +35,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from createimage_contract.conformance import Options, Outcome, _xml, run
-from createimage_contract.conformance._checks import (
-    CHECKS,
-    Describe,
-    Deviation,
-    Exchange,
-    Image,
-    Skipped,
+from createimage_contract.conformance import (
+    Options,
+    RunResult,
+    Target,
+    Verdict,
+    _xml,
+    json_report,
+    junit_xml,
+    run,
 )
-from createimage_contract.conformance._engine import SILENT_LIMIT, Engine, Target, _images
-from createimage_contract.conformance._report import Verdict, json_report, junit_xml
+from createimage_contract.conformance._checks import CHECKS, Deviation, Exchange, Skipped
+from createimage_contract.conformance._engine import SILENT_LIMIT, Engine
+from createimage_contract.conformance._images import Describe, DescribedImage, images_in
 from createimage_contract.conformance._transport import (
-    DEFAULT_MAX_BYTES,
     Response,
     Sent,
     Transport,
@@ -61,6 +62,7 @@ from createimage_contract.strategies import (
 )
 
 INSTANCE = "i-0123456789abcdef0"
+DEFAULT_MAX_BYTES = Options().max_response_size
 NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
 IMAGE_ID = "ami-0123456789abcdef0"
 REQUEST_ID = "59dbff89-35bd-4eac-99ed-be5870000000"
@@ -378,7 +380,7 @@ class Case:
     """Exactly these findings: (check, rule) -> a distinctive part of the message (or parts)."""
     timeout: float = 0.5
     max_bytes: int | None = None
-    """A transport with this size cap, instead of ``run``'s."""
+    """A run with this size cap, instead of the default one."""
     backoff: bool = False
     """A transport with a 0.01 s throttling backoff, instead of ``run``'s."""
 
@@ -726,28 +728,36 @@ CASES: list[Case] = [
 ]
 
 
-def run_case(case: Case, url: str) -> Outcome:
+def run_case(case: Case, url: str) -> RunResult:
     """One valid request (and what the engine sends after it: the DescribeImages probe, the
-    shrinking of a failure), through ``run`` or, for a cap or a backoff of the case's own,
-    through an engine built as ``run`` builds it."""
-    options = Options(max_examples=1, seed=1, rules=("valid",), workers=1)
-    if case.max_bytes is None and not case.backoff:
-        return run(endpoint=url, instance_id=INSTANCE, options=options, timeout=case.timeout)
+    shrinking of a failure), through ``run`` or, for a backoff of the case's own (not an
+    option of a run), through an engine built as ``run`` builds it."""
+    options = Options(
+        max_examples=1,
+        seed=1,
+        rules=("valid",),
+        workers=1,
+        timeout=case.timeout,
+        max_response_size=case.max_bytes or DEFAULT_MAX_BYTES,
+    )
+    if not case.backoff:
+        return run(endpoint=url, instance_id=INSTANCE, options=options)
     transport = Transport(
         url,
-        "us-east-1",
+        options.region,
         credentials_for(url),
-        case.timeout,
-        max_bytes=case.max_bytes or DEFAULT_MAX_BYTES,
+        options.timeout,
+        options.max_response_size,
         backoff_s=0.01,
     )
     try:
-        return Engine(Target(url, "endpoint", INSTANCE), transport, options, []).run()
+        target = Target(url, "endpoint", INSTANCE, options.region)
+        return Engine(target, transport, options, []).run()
     finally:
         transport.close()
 
 
-def everything_said(outcome: Outcome) -> str:
+def everything_said(outcome: RunResult) -> str:
     """All the outcome holds, and its JSON and JUnit reports: where a leak would show."""
     verdict = Verdict.of(outcome, set(), strict=False)
     report = json.dumps(json_report(outcome, verdict))
@@ -1108,22 +1118,22 @@ def responses(draw: st.DrawFn) -> Response:
     )
 
 
-def nothing_described(_: dict[str, str]) -> list[Image] | None:
+def nothing_described(_: dict[str, str]) -> list[DescribedImage] | None:
     return None
 
 
-def describes(images: list[Image] | None) -> Describe:
+def describes(images: list[DescribedImage] | None) -> Describe:
     return lambda _: images
 
 
-def refuses_to_describe(_: dict[str, str]) -> list[Image] | None:
+def refuses_to_describe(_: dict[str, str]) -> list[DescribedImage] | None:
     raise Deviation("DescribeImages did not answer with images: status 500")
 
 
 DESCRIBES = st.one_of(
     st.lists(
         st.builds(
-            Image,
+            DescribedImage,
             TEXTS,
             st.none() | TEXTS,
             st.none() | TEXTS,
@@ -1154,7 +1164,7 @@ def test_no_answer_makes_a_check_raise_anything_but_deviation_or_skipped(
             with contextlib.suppress(Deviation, Skipped):  # anything else is a bug of ours
                 check.run(exchange)
     with contextlib.suppress(Deviation):
-        _images(response)  # the DescribeImages probe reads the same answers
+        images_in(response)  # the DescribeImages probe reads the same answers
     json.dumps(response.as_dict())
 
 
@@ -1164,8 +1174,7 @@ def test_a_target_that_stops_answering_stops_the_run() -> None:
         outcome = run(
             endpoint=server.url,
             instance_id=INSTANCE,
-            options=Options(max_examples=20, seed=1, workers=4),
-            timeout=0.1,
+            options=Options(max_examples=20, seed=1, workers=4, timeout=0.1),
         )
     assert outcome.requests <= SILENT_LIMIT + 4, outcome.requests
     assert any(f"did not answer {SILENT_LIMIT} requests in a row" in n for n in outcome.notes)

@@ -367,8 +367,8 @@ def test_run_raises_internal_error_naming_a_bug_inside_our_code(
         "TypeError(\"argument of type 'NoneType' is not iterable\") raised at "
         f"conformance/_checks.py:{where} in content_type"
     )
-    assert stopped.value.outcome.internal_error == str(stopped.value)
-    assert stopped.value.outcome.findings == {}
+    assert stopped.value.result.internal_error == str(stopped.value)
+    assert stopped.value.result.findings == {}
 
 
 def test_a_bug_while_shrinking_stops_the_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -399,7 +399,7 @@ def test_a_bug_while_shrinking_stops_the_run_at_once(monkeypatch: pytest.MonkeyP
         )
     assert shrinking and sent_at_raise == [len(service.forms)], "nothing sent after the bug"
     assert str(stopped.value).startswith("RuntimeError('broken while shrinking') raised at ")
-    outcome = stopped.value.outcome
+    outcome = stopped.value.result
     assert list(outcome.rules) == ["name.length"], "the next category is not run"
     assert ("error-code", "name.length") in outcome.findings, "what was found is kept"
 
@@ -457,7 +457,7 @@ def test_images_are_still_removed_off_loopback_after_a_bug(
                 allow_resource_creation=True,
             ),
         )
-    outcome = stopped.value.outcome
+    outcome = stopped.value.result
     assert len(outcome.created) == WORKERS, "the answer in flight was read too"
     assert outcome.deregistered == outcome.created and service.images == {}
     assert SECRET_KEY not in str(stopped.value) and "<redacted>" in str(stopped.value)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from createimage_contract.conformance import Options, Outcome, run
+from createimage_contract.conformance import Options, RunResult, run
 
 
 @pytest.fixture(scope="module")
-def moto_outcome() -> Outcome:
+def moto_outcome() -> RunResult:
     rules = ("valid", "dry-run", "name.length", "tag-specification.resource-type", "name.duplicate")
     return run(target="moto", options=Options(max_examples=8, seed=4, rules=rules))
 
 
-def test_a_moto_instance_was_launched_and_images_are_described(moto_outcome: Outcome) -> None:
+def test_a_moto_instance_was_launched_and_images_are_described(moto_outcome: RunResult) -> None:
     assert moto_outcome.target.kind == "moto"
     assert moto_outcome.target.instance_id.startswith("i-")
     assert ("describe-images", "valid") in moto_outcome.exercised
@@ -32,7 +32,7 @@ def test_a_moto_instance_was_launched_and_images_are_described(moto_outcome: Out
     ],
 )
 def test_moto_deviations_are_reported(
-    moto_outcome: Outcome, check: str, rule: str, severity: str
+    moto_outcome: RunResult, check: str, rule: str, severity: str
 ) -> None:
     finding = moto_outcome.findings[(check, rule)]
     assert finding.severity == severity
@@ -41,7 +41,7 @@ def test_moto_deviations_are_reported(
     )
 
 
-def test_moto_answers_some_bad_requests_with_an_html_500(moto_outcome: Outcome) -> None:
+def test_moto_answers_some_bad_requests_with_an_html_500(moto_outcome: RunResult) -> None:
     broken = [f for f in moto_outcome.findings.values() if f.check == "content-type"]
     assert broken, "moto 5 answers a tag specification without tags with a 500 HTML page"
     assert all(f.response.status == 500 and "text/html" in f.response.content_type for f in broken)

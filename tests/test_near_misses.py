@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from createimage_contract import rule, validate
-from createimage_contract.schema._ecma import compile_pattern
+from createimage_contract.schema import Constraint, compile_pattern, contract
 from createimage_contract.strategies import (
     Example,
     boundary_requests,
@@ -17,14 +17,14 @@ from createimage_contract.strategies import (
     name_source,
     near_misses,
 )
-from createimage_contract.strategies._near import Miss, misses
+from createimage_contract.strategies._kinds import misses
+from createimage_contract.strategies._near import Miss
 from createimage_contract.strategies._patterns import (
     every_match,
     other_counts,
     parse,
     render,
 )
-from createimage_contract.strategies._sites import Site, sites_of
 
 INSTANCE = "i-0123456789abcdef0"
 NEAR = near_misses(instance_id=INSTANCE, unique_names=name_source(0))
@@ -175,9 +175,12 @@ def test_unknown_members_at_every_level() -> None:
 def test_a_new_pattern_gets_its_near_misses_from_its_structure() -> None:
     """Nothing is written per rule: a pattern the schema does not have yet is broken by its own
     classes, anchors and counts."""
-    (instance_site,) = [s for s in sites_of("instance-id.malformed") if s.keyword == "pattern"]
+    constraints = contract().constraints_of("instance-id.malformed")
+    (instance_site,) = [s for s in constraints if s.keyword == "pattern"]
     pattern = "^ami-[0-9a-f]{8}$"
-    site = Site("instance-id.malformed", "body", ("InstanceId",), "pattern", pattern, {})
+    site = Constraint(
+        "instance-id.malformed", "body", ("InstanceId",), "pattern", pattern, instance_site.node
+    )
     values = [_value_of(miss) for miss in misses(site, None)]
     search = compile_pattern(pattern).search
     assert all(search(v) is None for v in values)

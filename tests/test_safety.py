@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -20,9 +21,16 @@ import pytest
 from test_faulty_services import INSTANCE, Faulty, on_code, success
 
 from createimage_contract import expect
-from createimage_contract.conformance import Options, ReferenceService, Running, serve
-from createimage_contract.conformance._engine import Engine, Target
-from createimage_contract.conformance._reference import Answer, Image
+from createimage_contract.conformance import (
+    Answer,
+    Options,
+    ReferenceService,
+    Running,
+    RunResult,
+    run,
+    serve,
+)
+from createimage_contract.conformance._reference import HeldImage
 from createimage_contract.conformance._transport import Response, Transport, credentials_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,10 +77,8 @@ def served_off_loopback(service: ReferenceService) -> Iterator[Running]:
         yield running
 
 
-def engine(url: str, options: Options) -> Engine:
-    target = Target(url, "endpoint", INSTANCE)
-    transport = Transport(url, "us-east-1", credentials_for(url), timeout=5)
-    return Engine(target, transport, options, [])
+def run_against(url: str, options: Options) -> RunResult:
+    return run(endpoint=url, instance_id=INSTANCE, options=replace(options, timeout=5))
 
 
 @pytest.fixture
@@ -85,7 +91,7 @@ def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_off_loopback_valid_requests_go_with_dry_run_only(secrets: None) -> None:
     service = Recording()
     for running in served_off_loopback(service):
-        outcome = engine(running.url, Options(max_examples=5, seed=1)).run()
+        outcome = run_against(running.url, Options(max_examples=5, seed=1))
     assert "valid" not in outcome.rules and "name.duplicate" not in outcome.rules
     assert any("--allow-resource-creation" in note for note in outcome.notes)
     creating = [f for f in service.forms if "Action=CreateImage" in f]
@@ -100,7 +106,7 @@ def test_with_resource_creation_allowed_every_image_is_deregistered(secrets: Non
     service = Recording()
     for running in served_off_loopback(service):
         options = Options(max_examples=4, seed=1, allow_resource_creation=True)
-        outcome = engine(running.url, options).run()
+        outcome = run_against(running.url, options)
     assert outcome.created and outcome.deregistered == outcome.created
     assert service.images == {} and outcome.left_behind == {}
 
@@ -116,15 +122,13 @@ def test_images_a_faulty_service_creates_for_bad_requests_are_removed(secrets: N
         found = re.search(rb"<imageId>([^<]+)</imageId>", answer.body)
         if found and fields.get("Action") == "CreateImage":
             image = found.group(1).decode()
-            service.images.setdefault(image, Image(image, "accepted", None, (), INSTANCE))
+            service.images.setdefault(image, HeldImage(image, "accepted", None, (), INSTANCE))
             accepted.append(image)
         return answer
 
     service = Faulty(create_for_real)
     for running in served_off_loopback(service):
-        outcome = engine(
-            running.url, Options(max_examples=4, seed=1, rules=("name.charset",))
-        ).run()
+        outcome = run_against(running.url, Options(max_examples=4, seed=1, rules=("name.charset",)))
     assert accepted and set(outcome.created) == set(accepted)
     assert outcome.deregistered == outcome.created and service.images == {}
 
@@ -150,7 +154,7 @@ def test_the_snapshots_of_created_images_are_deleted_too(secrets: None) -> None:
     service = Faulty(with_snapshots)
     for running in served_off_loopback(service):
         options = Options(max_examples=3, seed=1, rules=("valid",), allow_resource_creation=True)
-        outcome = engine(running.url, options).run()
+        outcome = run_against(running.url, options)
     assert len(outcome.created) == outcome.rules["valid"].sent and service.images == {}
     assert sorted(deleted) == sorted(f"snap-{image[4:]}" for image in outcome.created)
     assert set(outcome.deregistered) == set(outcome.created) | set(deleted)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from createimage_contract.conformance._variants import VARIANTS
+from createimage_contract.conformance import VARIANTS
 
 WRONG_CODE = "tag-limit-code"
 """A faulty variant only the error-code check can catch: right status, wrong code."""
@@ -127,12 +127,11 @@ def test_a_variant_that_cannot_be_checked_is_a_problem_in_one_line(
 ) -> None:
     """A bug of ours, in the run or in serving a variant, is no verdict about the variant."""
     from createimage_contract import _selftest, conformance
-    from createimage_contract.conformance._checks import CHECK_IDS
 
     def broken(**_: object) -> None:
         raise RuntimeError("a bug of ours\nin two lines")
 
     monkeypatch.setattr(conformance, "run", broken)
-    result = _selftest.check_variant(WRONG_CODE, 1, CHECK_IDS)
+    result = _selftest.check_variant(WRONG_CODE, 1, conformance.CHECK_IDS)
     assert result.problem == "RuntimeError: a bug of ours in two lines"
     assert not result.caught and not result.as_it_should and result.findings == ()

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 
 from createimage_contract import Rule, rule, rules
-from createimage_contract.schema import document
-from createimage_contract.schema._catalogue import Citation
+from createimage_contract.schema import Citation, document
 
 SOURCES = Path(__file__).resolve().parent / "sources"
 FILES = {

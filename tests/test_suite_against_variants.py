@@ -7,9 +7,8 @@ import re
 
 import pytest
 
-from createimage_contract.conformance import serve
-from createimage_contract.conformance._checks import CHECK_IDS
-from createimage_contract.conformance._variants import VARIANTS, VariantService, variant
+from createimage_contract.conformance import CHECK_IDS, VARIANTS, serve, variant
+from createimage_contract.conformance._variants import VariantService
 
 SUITE = ("--pyargs", "createimage_contract.conformance.suite", "-p", "no:cacheprovider")
 CONFORMANT = [v.name for v in VARIANTS if v.kind == "conformant"]

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from mutations import mutated_params
 
 from createimage_contract import Expectation, FormatError, expect, is_valid, validate
-from createimage_contract.schema import document
-from createimage_contract.schema._compiler import Failure, compile_schema
-from createimage_contract.schema._ecma import compile_pattern, translate
+from createimage_contract.schema import compile_pattern, contract, document
+from createimage_contract.schema._compiler import Failure, compiled
+from createimage_contract.schema._ecma import translate
 
 REQUEST = document("request.schema.json")
 
@@ -321,7 +321,7 @@ def test_any_text_is_read_as_a_form_without_crashing(body: str) -> None:
 @given(mutated_params())
 def test_generated_predicates_agree_with_the_checks(params: Any) -> None:
     # validate() trusts the generated predicates to skip valid parts: they must never disagree.
-    root = compile_schema(REQUEST)
+    root = compiled(contract().root)
     failures: list[Failure] = []
     root.collect({"body": params}, (), failures)
     assert root.valid({"body": params}) is (failures == [])

@@ -1,0 +1,36 @@
+"""How a run goes: its options, and their defaults, written here once.
+
+The command line and the pytest plugin pass only what their user gave; everything else is the
+default below, which their help texts read from here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ._checks import CHECK_IDS
+from ._transport import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class Options:
+    max_examples: int = 20
+    """Examples per category (the shrinking of a failure sends more)."""
+    seed: int = 0
+    checks: tuple[str, ...] = CHECK_IDS
+    workers: int = 4
+    """Requests in flight while exploring: the target answers them while the next examples
+    are generated. Shrinking a failure sends one request at a time."""
+    shrink_seconds: float = 5.0
+    """How long Hypothesis may shrink one category's failures."""
+    rules: tuple[str, ...] | None = None
+    """Only these categories (rule ids, ``valid``, ``dry-run``); all when ``None``."""
+    allow_resource_creation: bool = False
+    """Off loopback, send valid requests without DryRun (they create images, which the run
+    deregisters at the end)."""
+    region: str = "us-east-1"
+    """The region requests are signed for (SigV4)."""
+    timeout: float = DEFAULT_TIMEOUT_S
+    """Seconds to wait for each read of an answer (and three of them for a whole answer)."""
+    max_response_size: int = DEFAULT_MAX_BYTES
+    """Bytes of an answer read at most; past them the answer is a finding."""
