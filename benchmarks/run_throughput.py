@@ -55,6 +55,7 @@ import requests
 
 from createimage_contract.conformance import Options, RunResult, Target
 from createimage_contract.conformance._engine import Engine
+from createimage_contract.conformance._probes import Forgery
 from createimage_contract.conformance._targets import reference_process
 from createimage_contract.conformance._transport import (
     Pending,
@@ -80,9 +81,9 @@ class RecordingTransport(Transport):
         self.forms: list[str] = []
         self.statuses: Counter[int | None] = Counter()
 
-    def start(self, form: str) -> Pending:
+    def start(self, form: str, forgery: Forgery | None = None) -> Pending:
         self.forms.append(form)
-        pending = super().start(form)
+        pending = super().start(form, forgery)
         return Pending(pending.sent, lambda: self._counted(pending.answer()))
 
     def _counted(self, response: Response) -> Response:
@@ -103,8 +104,9 @@ class AnsweringTransport(Transport):
     def __init__(self, endpoint: str, region: str) -> None:
         super().__init__(endpoint, region, credentials_for(endpoint), TIMEOUT_S)
 
-    def start(self, form: str) -> Pending:
-        headers, _ = self.signed(form)
+    def start(self, form: str, forgery: Forgery | None = None) -> Pending:
+        body = form.encode()
+        headers, _ = forgery.forge(self.signing, body) if forgery else self.signed(form)
         return Pending(Sent("POST", self.endpoint, redact(headers), form), lambda: self.ANSWER)
 
 

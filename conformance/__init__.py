@@ -46,14 +46,17 @@ from ._results import (
 )
 from ._runner import run
 from ._runtime import describe_internal_error
+from ._signing import FIXED_CREDENTIALS
 from ._targets import EMBEDDED_KINDS, TargetError, check_target
-from ._transport import NoCredentials
+from ._transport import CREDENTIALS_CHOICES, NoCredentials
 from ._variants import VARIANTS, Variant, catches_label, variant
 
 __all__ = [
     "CHECK_IDS",
     "CHECK_SUMMARIES",
+    "CREDENTIALS_CHOICES",
     "EMBEDDED_KINDS",
+    "FIXED_CREDENTIALS",
     "VARIANTS",
     "Answer",
     "BaselineError",

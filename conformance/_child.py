@@ -1,10 +1,15 @@
 """The reference implementation (or a variant of it) in a process of its own, as ``run`` and
 ``selftest`` start it.
 
-``python -m createimage_contract.conformance._child [--variant NAME] [INSTANCE_ID]`` serves on a
-free loopback port, prints ``URL INSTANCE_ID`` as one line, and serves until its stdin closes:
-the runner closes it at the end of the run, and the system closes it when the runner dies, so
-that no server outlives its run. Ctrl-C goes to the runner, which decides when the run ends.
+``python -m createimage_contract.conformance._child [--variant NAME] [--region R] [--env-keys]
+[INSTANCE_ID]`` serves on a free loopback port, prints ``URL INSTANCE_ID`` as one line, and
+serves until its stdin closes: the runner closes it at the end of the run, and the system
+closes it when the runner dies, so that no server outlives its run. Ctrl-C goes to the runner,
+which decides when the run ends.
+
+It lets in requests signed for ``--region`` (us-east-1) with the test credentials, or with
+``--env-keys`` with the keys of its environment (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``:
+read there, so that no secret is on a command line).
 
 With ``--variant`` it serves that variant of ``_variants`` instead of the reference. A line on
 stdin names the next variant to serve: the one served until then stops, and a new service (with
@@ -16,31 +21,64 @@ stderr at the start, on stdout later, where the caller reads) and exit code 2.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
 from typing import IO
 
 from createimage_contract.schema import Error
 
 from ._reference import ReferenceService, serve
+from ._signing import DEFAULT_REGION, FIXED_CREDENTIALS
 
 MODULE = "createimage_contract.conformance._child"
-VARIANT_OPTION = "--variant"
 EXIT_UNKNOWN = 2
+
+
+@dataclass(frozen=True)
+class Serving:
+    """What a child serves: a variant (or the reference), for which region and keys."""
+
+    variant: str | None = None
+    region: str = DEFAULT_REGION
+    env_keys: bool = False
+    instance_id: str | None = None
+
+    def arguments(self) -> list[str]:
+        arguments = ["--variant", self.variant] if self.variant else []
+        arguments += ["--region", self.region] + (["--env-keys"] if self.env_keys else [])
+        return arguments + ([self.instance_id] if self.instance_id else [])
+
+    @classmethod
+    def parsed(cls, argv: list[str]) -> Serving:
+        parser = argparse.ArgumentParser(prog=MODULE)
+        parser.add_argument("--variant")
+        parser.add_argument("--region", default=DEFAULT_REGION)
+        parser.add_argument("--env-keys", action="store_true")
+        parser.add_argument("instance_id", nargs="?")
+        args = parser.parse_args(argv)
+        return cls(args.variant, args.region, args.env_keys, args.instance_id)
+
+    def keys(self) -> dict[str, str]:
+        if not self.env_keys:
+            return dict([FIXED_CREDENTIALS])
+        return {os.environ["AWS_ACCESS_KEY_ID"]: os.environ["AWS_SECRET_ACCESS_KEY"]}
 
 
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    name, rest = _variant_name(argv)
-    instance_ids = rest[:1]
+    serving = Serving.parsed(argv)
+    name = serving.variant
+    instance_ids = [serving.instance_id] if serving.instance_id else []
     complain: IO[str] = sys.stderr
     while True:
         try:
-            service = _service(name, instance_ids)
+            service = _service(name, instance_ids, serving)
         except KeyError as unknown:
             print(unknown.args[0], file=complain, flush=True)
             return EXIT_UNKNOWN
@@ -59,18 +97,15 @@ def main(argv: list[str]) -> int:
         name = line.strip()
 
 
-def _variant_name(argv: list[str]) -> tuple[str | None, list[str]]:
-    if argv[:1] == [VARIANT_OPTION] and len(argv) > 1:
-        return argv[1], argv[2:]
-    return None, argv
-
-
-def _service(variant_name: str | None, instance_ids: list[str]) -> ReferenceService:
+def _service(
+    variant_name: str | None, instance_ids: list[str], serving: Serving
+) -> ReferenceService:
+    keys, region = serving.keys(), serving.region
     if variant_name is None:
-        return ReferenceService(instance_ids)
+        return ReferenceService(instance_ids, credentials=keys, region=region)
     from ._variants import VariantService, variant  # only what a variant needs: lxml, botocore
 
-    return VariantService(variant(variant_name), instance_ids)
+    return VariantService(variant(variant_name), instance_ids, credentials=keys, region=region)
 
 
 class ChildError(Error):
@@ -80,17 +115,16 @@ class ChildError(Error):
 class Child:
     """A child process serving variants (or the reference), one after the other."""
 
-    def __init__(self, instance_id: str | None = None) -> None:
-        self.instance_id = instance_id
+    def __init__(self, serving: Serving | None = None) -> None:
+        self.serving = serving or Serving()
         self._process: subprocess.Popen[bytes] | None = None
 
     def serve(self, variant_name: str | None) -> tuple[str, str]:
         """Serve ``variant_name`` (the reference when ``None``, only as the first): its URL,
         and the instance it holds. What was served before stops."""
         if self._process is None:
-            command = [sys.executable, "-m", MODULE]
-            command += [VARIANT_OPTION, variant_name] if variant_name is not None else []
-            command += [self.instance_id] if self.instance_id else []
+            arguments = replace(self.serving, variant=variant_name).arguments()
+            command = [sys.executable, "-m", MODULE, *arguments]
             self._process = subprocess.Popen(
                 command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
             )
@@ -135,14 +169,12 @@ class Child:
 
 
 @contextmanager
-def serving(
-    variant_name: str | None = None, instance_id: str | None = None
-) -> Iterator[tuple[str, str]]:
-    """A child serving ``variant_name`` (the reference when ``None``): its URL, and the
-    instance it holds. It stops when this ends, or when this process dies."""
-    child = Child(instance_id)
+def serving(what: Serving) -> Iterator[tuple[str, str]]:
+    """A child serving ``what``: its URL, and the instance it holds. It stops when this ends,
+    or when this process dies."""
+    child = Child(what)
     try:
-        yield child.serve(variant_name)
+        yield child.serve(what.variant)
     finally:
         child.close()
 

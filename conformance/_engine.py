@@ -19,9 +19,9 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from createimage_contract.schema import Error, Expectation, rule
 from createimage_contract.strategies import (
     Example,
+    NearMiss,
     UniqueNames,
     boundary_requests,
     breakable_rules,
@@ -39,6 +40,7 @@ from createimage_contract.strategies import (
     name_source,
     near_misses,
     private_home,
+    simplest_request,
     valid_requests,
 )
 
@@ -47,6 +49,7 @@ from ._checks import CHECKS, DRY_RUN, VALID, Check, Exchange, Skipped
 from ._deviation import Deviation
 from ._images import TargetImages
 from ._options import Options
+from ._probes import Forgery, forgeries_of, probed_rules
 from ._results import (
     CleanedUp,
     Event,
@@ -82,12 +85,15 @@ class Category:
     limit (``valid``, ``dry-run``)."""
     twice: bool = False
     """Send each example twice: the second time, its name is already taken."""
+    forgeries: Mapping[str, Forgery] = field(default_factory=dict)
+    """A probe's forgery by the kind its examples are labelled with."""
 
 
 def category_names() -> list[str]:
     """What a run sends, category by category, in order. A run always names an instance, so
     ``instance-id.not-found`` is among them."""
-    return [VALID, DRY_RUN, *breakable_rules(instance_id=_ANY_INSTANCE), DUPLICATE]
+    rule_ids = breakable_rules(instance_id=_ANY_INSTANCE)
+    return [VALID, DRY_RUN, *probed_rules(), *rule_ids, DUPLICATE]
 
 
 def _category(rule_id: str, target: Target, names: UniqueNames) -> Category:
@@ -101,8 +107,27 @@ def _category(rule_id: str, target: Target, names: UniqueNames) -> Category:
         return Category(DRY_RUN, dry_run_requests(**service), tuple(at_limits))
     if rule_id == DUPLICATE:
         return Category(DUPLICATE, valid_requests(**service), twice=True)
+    if rule(rule_id).sent_as_probe:
+        return _probes(rule_id, service)
     planned = near_misses(rule_id, **service) if rule(rule_id).kind == "request" else []
     return Category(rule_id, invalid_requests(rule_id, **service), tuple(planned))
+
+
+def _probes(rule_id: str, service: dict[str, Any]) -> Category:
+    """Valid DryRun requests, each forged in one of the rule's ways: each way once on the
+    simplest, then drawn requests in drawn ways."""
+    probed = rule(rule_id)
+    expected = Expectation(probed.status, probed.code, rule_id)
+    ways = forgeries_of(rule_id)
+
+    def forged(example: Example, way: Forgery) -> Example:
+        label = NearMiss(rule_id, way.site, way.kind)
+        return Example(example.params, example.form, expected, label)
+
+    drawn = st.tuples(dry_run_requests(**service), st.sampled_from(ways))
+    planned = tuple(forged(simplest_request(**service, dry_run=True), way) for way in ways)
+    kinds = {way.kind: way for way in ways}
+    return Category(rule_id, drawn.map(lambda pair: forged(*pair)), planned, forgeries=kinds)
 
 
 class Engine:
@@ -123,7 +148,7 @@ class Engine:
     def run(self) -> RunResult:
         """The run; off loopback, whatever it created is deregistered at the end, also when
         it ends early (a failure of ours, Ctrl-C)."""
-        chosen = [rule_id for rule_id in self._categories() if self._selected(rule_id)]
+        chosen = [rule_id for rule_id in self._categories() if self.options.selects(rule_id)]
         self._emit(RunStarted(self.target, tuple(chosen)))
         started = time.perf_counter()
         session = _Session(self.target, self.options, self._transport, self.images)
@@ -176,9 +201,6 @@ class Engine:
             "loopback (only DryRun requests are; --allow-resource-creation sends them)"
         )
         return [name for name in names if name not in (VALID, DUPLICATE)]
-
-    def _selected(self, rule_id: str) -> bool:
-        return self.options.rules is None or rule_id in self.options.rules
 
     def _clean_up(self, session: _Session) -> None:
         """Remove every image the run was answered with, and its snapshots; say what could not
@@ -297,7 +319,7 @@ class _Session:
             if len(waiting) == self.options.workers:
                 self._judge_all(category, *waiting.popleft())
             if not self.stopped:
-                waiting.append((example, self._start(example.form)))
+                waiting.append((example, self._start(example, category)))
 
         @self._settings(Phase.generate)
         @hypothesis_seed(self.options.seed)
@@ -337,7 +359,7 @@ class _Session:
                 return  # nothing more is sent to a target that stopped answering, or after a bug
             failures: list[_CheckFailure] = []
             with self._internal_errors_caught():
-                failures = self._judge_all(category, example, self._start(example.form))
+                failures = self._judge_all(category, example, self._start(example, category))
             # Hypothesis tells failures apart by exception type, and a group by its members:
             # each combination of failed checks is shrunk on its own, keeping all of them.
             if len(failures) == 1:
@@ -360,9 +382,12 @@ class _Session:
         else:
             self.stop_on(_first_internal(error))
 
-    def _start(self, form: str) -> Pending:
+    def _start(self, example: Example, category: Category) -> Pending:
+        """Send ``example``: signed, or forged as its category's probes are."""
         raise_if_interrupted()  # a Ctrl-C that a gc callback swallowed
-        return self.transport.start(form)
+        label = example.near_miss
+        forgery = category.forgeries.get(label.kind) if label is not None else None
+        return self.transport.start(example.form, forgery)
 
     def _judge_all(
         self, category: Category, example: Example, pending: Pending
@@ -381,7 +406,7 @@ class _Session:
         again = Example(
             example.params, example.form, Expectation(taken.status, taken.code, taken.id)
         )
-        return [first, self._exchange(DUPLICATE, again, self._start(again.form))]
+        return [first, self._exchange(DUPLICATE, again, self._start(again, category))]
 
     def _exchange(self, rule_id: str, example: Example, pending: Pending) -> Exchange:
         response = pending.answer()

@@ -84,7 +84,7 @@ class CreateImageMock:
         """``instances``: the instances that exist (``None``: every well-formed id);
         ``taken_names``: names of images that already exist; ``endpoints``: URL prefixes to
         intercept besides EC2's own (``https://ec2.<region>.amazonaws.com``)."""
-        self.service = ReferenceService(instances)
+        self.service = ReferenceService(instances, credentials=None)  # botocore signs with any key
         for name in taken_names:
             image = HeldImage(new_image_id(), name, None, (), self.service.instance_id)
             self.service.images[image.image_id] = image

@@ -6,10 +6,12 @@ default below, which their help texts read from here too.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass
 
 from ._checks import CHECK_IDS
-from ._transport import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S
+from ._signing import DEFAULT_REGION
+from ._transport import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_S, CredentialsChoice
 
 
 @dataclass(frozen=True)
@@ -24,13 +26,30 @@ class Options:
     shrink_seconds: float = 5.0
     """How long Hypothesis may shrink one category's failures."""
     rules: tuple[str, ...] | None = None
-    """Only these categories (rule ids, ``valid``, ``dry-run``); all when ``None``."""
+    """Only these categories (rule ids, ``valid``, ``dry-run``, or shell-style patterns of
+    them: ``auth.*``); all when ``None``."""
+    exclude_rules: tuple[str, ...] = ()
+    """Not these categories (ids or patterns), even when ``rules`` names them."""
     allow_resource_creation: bool = False
     """Off loopback, send valid requests without DryRun (they create images, which the run
     deregisters at the end)."""
-    region: str = "us-east-1"
+    region: str = DEFAULT_REGION
     """The region requests are signed for (SigV4)."""
+    credentials: CredentialsChoice = "auto"
+    """What requests are signed with: ``fixed`` (the test credentials), ``env`` (the ``AWS_*``
+    variables), ``auto`` (the first on loopback, the second elsewhere). With ``env`` the
+    embedded reference holds the environment's key."""
     timeout: float = DEFAULT_TIMEOUT_S
     """Seconds to wait for each read of an answer (and three of them for a whole answer)."""
     max_response_size: int = DEFAULT_MAX_BYTES
     """Bytes of an answer read at most; past them the answer is a finding."""
+
+    def selects(self, category: str) -> bool:
+        """Whether the run sends ``category``'s requests, as ``rules`` and ``exclude_rules``
+        say."""
+        chosen = self.rules is None or _matches(category, self.rules)
+        return chosen and not _matches(category, self.exclude_rules)
+
+
+def _matches(category: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(category, pattern) for pattern in patterns)

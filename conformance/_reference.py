@@ -16,10 +16,11 @@ from __future__ import annotations
 import secrets
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import MappingProxyType
 from typing import Any
 
 from createimage_contract.schema import (
@@ -35,6 +36,7 @@ from createimage_contract.schema import (
 
 from . import _xml
 from ._images import image_tags
+from ._signing import DEFAULT_REGION, FIXED_CREDENTIALS, Gate, Refusal
 
 MAX_BODY = 1024 * 1024
 IDLE_TIMEOUT_S = 30.0
@@ -44,6 +46,7 @@ FALLBACK_STATUS = 400
 FALLBACK_CODE = "InvalidParameterValue"
 """The code of an answer the catalogue gives none for (a request that cannot be read)."""
 DRY_RUN_MESSAGE = "Request would have succeeded, but DryRun flag is set."
+FIXED_KEYS: Mapping[str, str] = MappingProxyType(dict([FIXED_CREDENTIALS]))
 
 
 def _content_type() -> str:
@@ -79,12 +82,24 @@ def new_image_id() -> str:
 class ReferenceService:
     """CreateImage and DescribeImages, in memory, thread-safe."""
 
-    def __init__(self, instance_ids: Iterable[str] | None = ()) -> None:
+    def __init__(
+        self,
+        instance_ids: Iterable[str] | None = (),
+        *,
+        credentials: Mapping[str, str] | None = FIXED_KEYS,
+        region: str = DEFAULT_REGION,
+        skipping: frozenset[str] = frozenset(),
+    ) -> None:
         """``instance_ids``: the instances it holds (one new one when none are given), or
-        ``None`` for a service where every well-formed instance id exists (a mock's)."""
+        ``None`` for a service where every well-formed instance id exists (a mock's).
+        ``credentials``: the keys it lets in (access key id -> secret), checking each request's
+        SigV4 signature for ``region`` (the test credentials by default); ``None`` lets every
+        request in unchecked (a mock's, which sees what botocore signed with any keys).
+        ``skipping``: authentication rules it does not check (the selftest's variants)."""
         held = None if instance_ids is None else frozenset(instance_ids)
         self.instance_ids = frozenset({new_instance_id()}) if held == frozenset() else held
         self.images: dict[str, HeldImage] = {}
+        self.gate = None if credentials is None else Gate(credentials, region, skipping)
         self._lock = threading.Lock()
 
     @property
@@ -93,7 +108,13 @@ class ReferenceService:
         return min(self.instance_ids) if self.instance_ids else "i-0123456789abcdef0"
 
     def answer(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Answer:
-        """The answer to one HTTP request; ``url`` may be just the path and query."""
+        """The answer to one HTTP request; ``url`` may be just the path and query (with the
+        Host header, it is what the signature was computed for)."""
+        refused = self.refusal(method, url, headers, body)
+        return refused if refused is not None else self.admitted(method, url, headers, body)
+
+    def admitted(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Answer:
+        """The answer to a request that got in."""
         try:
             text = body.decode("utf-8")
             protocol, _ = split_protocol(parse_form(url.partition("?")[2]) + parse_form(text))
@@ -108,6 +129,16 @@ class ReferenceService:
             return error_answer(
                 FALLBACK_STATUS, FALLBACK_CODE, f"The request cannot be read: {error}"
             )
+
+    def refusal(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Answer | None:
+        """The answer to a request that does not get in; ``None`` when it does (always, without
+        credentials to check)."""
+        if self.gate is None:
+            return None
+        host = next((v for k, v in headers.items() if k.lower() == "host"), "")
+        whole = url if "://" in url else f"http://{host}{url}"
+        refusal = self.gate.refusal(method, whole, headers, body)
+        return None if refusal is None else _refused_entry(refusal)
 
     def _create(self, request: dict[str, Any]) -> Answer:
         with self._lock:
@@ -241,6 +272,14 @@ def error_answer(status: int, code: str, message: str) -> Answer:
     return Answer(status, _xml.serialize(root))
 
 
+def _refused_entry(refusal: Refusal) -> Answer:
+    """The answer to a request that does not get in: the first code EC2 documents for the rule
+    it breaks, with the status EC2 documents for that code."""
+    broken = rule(refusal.rule)
+    code = broken.documented_codes[0] if broken.documented_codes else FALLBACK_CODE
+    return error_answer(broken.answer_status or FALLBACK_STATUS, code, refusal.detail)
+
+
 def _refusal(expectation: Expectation) -> Answer:
     status = expectation.status or FALLBACK_STATUS
     code = expectation.code or _documented_code(expectation.rule)
@@ -327,11 +366,27 @@ class _Server(ThreadingHTTPServer):
 
 @dataclass(frozen=True)
 class Running:
-    """A service serving on loopback: its URL, and the instance it holds."""
+    """A service serving on loopback: its URL, the instance it holds, and what a request must
+    be signed with to get in (``access_key_id``, ``secret_access_key``, ``region``; the keys
+    are ``None`` for a service that checks no signature)."""
 
     url: str
     instance_id: str
     service: ReferenceService
+
+    @property
+    def access_key_id(self) -> str | None:
+        gate = self.service.gate
+        return next(iter(gate.keys)) if gate else None
+
+    @property
+    def secret_access_key(self) -> str | None:
+        gate = self.service.gate
+        return next(iter(gate.keys.values())) if gate else None
+
+    @property
+    def region(self) -> str:
+        return self.service.gate.region if self.service.gate else DEFAULT_REGION
 
 
 @contextmanager

@@ -12,8 +12,9 @@ from typing import Any
 
 from lxml import etree
 
-from createimage_contract.schema import Error, curl_command
+from createimage_contract.schema import CurlAuth, Error, curl_command
 
+from ._probes import forgery
 from ._results import Finding, Key, RunResult
 from ._xml import xml_safe
 
@@ -107,6 +108,7 @@ def finding_lines(finding: Finding, result: RunResult, rerun: str) -> list[str]:
         f"  {finding.message}",
         f"  request:   {finding.sent.method} {finding.sent.url}",
         f"             {finding.sent.body}",
+        *([f"  forged:    {finding.sent.forged}"] if finding.sent.forged else []),
         f"  response:  {response.error or f'{response.status} {response.content_type}'}",
     ]
     if response.body:
@@ -117,8 +119,12 @@ def finding_lines(finding: Finding, result: RunResult, rerun: str) -> list[str]:
 
 
 def reproduce(finding: Finding, result: RunResult) -> str:
-    target = result.target
-    return curl_command(finding.sent.body, target.endpoint, target.region, result.signed_with_token)
+    """A curl command that sends the request again; a probe's forged as it was."""
+    target, sent = result.target, finding.sent
+    auth = CurlAuth()
+    if sent.forged is not None:
+        auth = forgery(finding.rule, sent.forged).reenact(sent.headers, target.region)
+    return curl_command(sent.body, target.endpoint, target.region, result.signed_with_token, auth)
 
 
 # --- JSON and JUnit ----------------------------------------------------------------------------

@@ -31,12 +31,12 @@ def run(
     left out) and proves nothing.
     """
     options = options or Options()
-    check_target(endpoint)
-    with open_target(target, endpoint, instance_id, options.region, options.timeout) as opened:
+    check_target(endpoint, options.credentials)
+    with open_target(target, endpoint, instance_id, options) as opened:
         transport = Transport(
             opened.endpoint,
             opened.region,
-            credentials_for(opened.endpoint),
+            credentials_for(opened.endpoint, options.credentials),
             options.timeout,
             options.max_response_size,
         )

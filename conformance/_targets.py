@@ -14,48 +14,56 @@ import botocore.session
 
 from createimage_contract.schema import Error
 
-from ._child import ChildError, serving
+from ._child import ChildError, Serving, serving
+from ._options import Options
 from ._results import Target
-from ._transport import LOOPBACK_CREDENTIALS, credentials_for, is_loopback
+from ._signing import FIXED_CREDENTIALS
+from ._transport import CredentialsChoice, credentials_for, is_loopback
 
 EMBEDDED_KINDS = ("reference", "moto")
 """The targets ``run`` starts itself, the default first; any other is an ``endpoint``."""
+
+
+LOOPBACK_URL = "http://127.0.0.1/"
+"""Where the embedded targets listen, for the credentials they take."""
 
 
 class TargetError(Error):
     """The run cannot be made: the message says why, in one line."""
 
 
-def check_target(endpoint: str | None) -> None:
+def check_target(endpoint: str | None, credentials: CredentialsChoice = "auto") -> None:
     """Raise what would stop a run against ``endpoint`` (the embedded target when ``None``)
     before it starts, without connecting: ``TargetError`` for a URL that is not an http(s)
-    one, ``NoCredentials`` for a remote target and no credentials in the environment."""
+    one, ``NoCredentials`` for credentials to be taken from an environment without them."""
     if endpoint is not None:
         check_url(endpoint)
-        credentials_for(endpoint)
+    credentials_for(endpoint or LOOPBACK_URL, credentials)
 
 
 @contextmanager
 def open_target(
-    kind: str, endpoint: str | None, instance_id: str | None, region: str, timeout: float
+    kind: str, endpoint: str | None, instance_id: str | None, options: Options
 ) -> Iterator[Target]:
+    region = options.region
     if endpoint is not None:
         if not instance_id:
             raise TargetError("--endpoint needs --instance-id: an instance the service holds")
-        probe(endpoint, timeout)
+        probe(endpoint, options.timeout)
         yield Target(endpoint, "endpoint", instance_id, region)
     elif kind == "moto":
         with moto_server() as url:
             yield Target(url, "moto", launch_instance(url, region), region)
     else:
-        with reference_process(instance_id) as (url, held):
+        serving = Serving(None, region, options.credentials == "env", instance_id)
+        with reference_process(serving) as (url, held):
             yield Target(url, "reference", held, region)
 
 
 @contextmanager
-def reference_process(instance_id: str | None) -> Iterator[tuple[str, str]]:
+def reference_process(what: Serving | None = None) -> Iterator[tuple[str, str]]:
     """The reference implementation in a child process, on a free loopback port: its URL and
-    the instance it holds (``instance_id``, or a new one).
+    the instance it holds (``what.instance_id``, or a new one).
 
     A process of its own, so that the target's work runs beside the run's on a second core
     instead of taking turns with it for one interpreter lock (measured on 2 cores: a default
@@ -63,7 +71,7 @@ def reference_process(instance_id: str | None) -> Iterator[tuple[str, str]]:
     when this process dies.
     """
     try:
-        with serving(None, instance_id) as (url, held):
+        with serving(what or Serving()) as (url, held):
             yield url, held
     except ChildError as problem:
         raise TargetError(f"the reference implementation did not start: {problem}") from None
@@ -135,7 +143,7 @@ def launch_instance(endpoint: str, region: str) -> str:
     """Start an instance on a loopback EC2 (moto) from one of its own images."""
     if not is_loopback(endpoint):
         raise TargetError("instances are launched on loopback targets only")
-    key, secret = LOOPBACK_CREDENTIALS
+    key, secret = FIXED_CREDENTIALS
     client: Any = botocore.session.get_session().create_client(
         "ec2",
         region_name=region,

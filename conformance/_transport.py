@@ -23,20 +23,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Literal
 from urllib.parse import urlsplit
 
 import urllib3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from createimage_contract.schema import FORM_CONTENT_TYPE, Error, responses
+from createimage_contract.schema import Error, responses
 
 from . import _xml
+from ._probes import Forgery, Signing
+from ._signing import FIXED_CREDENTIALS, Scope, sign
 
-LOOPBACK_CREDENTIALS = ("AKIDLOOPBACKTESTING", "loopback-test-secret-key")
-"""Fixed credentials for loopback targets: real keys are never sent to a local server."""
 DEFAULT_TIMEOUT_S = 10.0
 """How long to wait for each read of an answer."""
 DEFAULT_MAX_BYTES = 1024 * 1024
@@ -67,13 +66,21 @@ def is_loopback(endpoint: str) -> bool:
         return False  # a name, not an address: 127.0.0.1.example.com is not loopback
 
 
-def credentials_for(endpoint: str) -> Credentials:
-    if is_loopback(endpoint):
-        return Credentials(*LOOPBACK_CREDENTIALS)
+CredentialsChoice = Literal["auto", "fixed", "env"]
+CREDENTIALS_CHOICES: tuple[CredentialsChoice, ...] = ("auto", "fixed", "env")
+
+
+def credentials_for(endpoint: str, choice: CredentialsChoice = "auto") -> Credentials:
+    """What requests to ``endpoint`` are signed with: ``fixed``, the test credentials (real
+    keys never go to a local server); ``env``, the usual ``AWS_*`` variables; ``auto``, the
+    first on loopback and the second elsewhere."""
+    if choice == "fixed" or (choice == "auto" and is_loopback(endpoint)):
+        return Credentials(*FIXED_CREDENTIALS)
     key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
     if not key or not secret:
+        where = "--credentials env" if is_loopback(endpoint) else "a remote target"
         raise NoCredentials(
-            "no AWS credentials: a remote target needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            f"no AWS credentials: {where} needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         )
     return Credentials(key, secret, os.environ.get("AWS_SESSION_TOKEN"))
 
@@ -86,9 +93,13 @@ class Sent:
     url: str
     headers: dict[str, str]
     body: str
+    forged: str | None = None
+    """How a probe was forged (a ``Forgery``'s kind); ``None`` for a request signed as usual."""
 
     def as_dict(self) -> dict[str, object]:
-        return {"method": self.method, "url": self.url, "headers": self.headers, "body": self.body}
+        sent: dict[str, object] = {"method": self.method, "url": self.url}
+        sent |= {"headers": self.headers, "body": self.body}
+        return sent | ({"forged": self.forged} if self.forged else {})
 
 
 @dataclass(frozen=True)
@@ -158,7 +169,7 @@ class Transport:
         self.endpoint = endpoint
         self.region = region
         self.uses_session_token = credentials.token is not None
-        self._signer = SigV4Auth(credentials, "ec2", region)
+        self.signing = Signing(endpoint, region, credentials)
         self._timeout = timeout
         self._deadline = timeout * DEADLINE_TIMEOUTS
         self._max_bytes = max_bytes
@@ -179,16 +190,18 @@ class Transport:
     def signed(self, form: str) -> tuple[dict[str, str], bytes]:
         """The headers and body of ``form`` as a signed request."""
         body = form.encode("utf-8")
-        request = AWSRequest(
-            method="POST", url=self.endpoint, data=body, headers={"Content-Type": FORM_CONTENT_TYPE}
-        )
-        self._signer.add_auth(request)
-        return dict(request.headers.items()), body
+        return sign(self.endpoint, body, self.signing.credentials, Scope(self.region)), body
 
-    def start(self, form: str) -> Pending:
-        """Send ``form``, signed; its answer is read when asked for."""
-        headers, body = self.signed(form)
-        sent = Sent("POST", self.endpoint, redact(headers), form)
+    def start(self, form: str, forgery: Forgery | None = None) -> Pending:
+        """Send ``form``, signed (or as ``forgery`` makes it); its answer is read when asked
+        for."""
+        if forgery is None:
+            headers, body = self.signed(form)
+        else:
+            headers, body = forgery.forge(self.signing, form.encode("utf-8"))
+        text = body.decode("utf-8", "replace")
+        forged = forgery.kind if forgery else None
+        sent = Sent("POST", self.endpoint, redact(headers), text, forged)
         return Pending(sent, partial(self._complete, headers, body, self._begin(headers, body)))
 
     def send(self, form: str) -> tuple[Sent, Response]:

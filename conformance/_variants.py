@@ -123,26 +123,38 @@ class Variant:
     """The rules (or ``valid``) a finding must be under to prove a faulty variant was caught."""
     request: Rewrite = field(default=unchanged, repr=False)
     respond: Respond = field(default=as_reference, repr=False)
+    skips: frozenset[str] = frozenset()
+    """Authentication rules it does not check: it lets those forged requests in."""
 
 
 class VariantService(ReferenceService):
     """The reference implementation, deviating as ``variant`` says."""
 
-    def __init__(self, variant: Variant, instance_ids: Iterable[str] | None = ()) -> None:
-        super().__init__(instance_ids)
+    def __init__(
+        self,
+        variant: Variant,
+        instance_ids: Iterable[str] | None = (),
+        **gate: Any,
+    ) -> None:
+        """``gate``: the reference's ``credentials``, ``region`` (and, for the variants that
+        let some forged requests in, ``skipping``: ``variant.skips``)."""
+        super().__init__(instance_ids, **({"skipping": variant.skips} | gate))
         self.variant = variant
         self._numbers = itertools.count(1)
 
     def answer(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Answer:
+        refused = self.refusal(method, url, headers, body)  # the request as it came, signed
+        if refused is not None:
+            return refused
         try:
             form = parse_form(url.partition("?")[2]) + parse_form(body)
         except FormatError:  # unreadable: the variants differ in what they read, not here
-            return super().answer(method, url, headers, body)
+            return self.admitted(method, url, headers, body)
         call = Call(self.variant.request(form), method, headers, self, next(self._numbers))
         return self.variant.respond(call)
 
     def reference_answer(self, method: str, headers: dict[str, str], form: Form) -> Answer:
-        return super().answer(method, "/", headers, urlencode(form).encode("utf-8"))
+        return self.admitted(method, "/", headers, urlencode(form).encode("utf-8"))
 
     def create_unchecked(self, form: Form) -> Answer:
         """What the reference does with a valid request, without checking this one."""
@@ -1174,11 +1186,54 @@ _CONFORMANT = (
     ),
 )
 
+
+def _lets_in(rule_id: str, name: str, deviation: str) -> Variant:
+    """A door left open: the reference, not checking ``rule_id`` (the rest it checks)."""
+    return Variant(name, FAULTY, deviation, (rule_id,), skips=frozenset({rule_id}))
+
+
+_DOOR_FAULTS = (
+    _lets_in("auth.missing", "accepts-unsigned", "an unsigned request gets in"),
+    _lets_in(
+        "auth.malformed",
+        "accepts-any-authorization",
+        "an Authorization that is not SigV4 (Basic, or the algorithm alone) lets the request in",
+    ),
+    _lets_in(
+        "auth.signature",
+        "ignores-signature",
+        "the signature is not checked: a forged one, or a body changed after signing, gets in",
+    ),
+    _lets_in(
+        "auth.expired",
+        "ignores-time-window",
+        "X-Amz-Date is not held to the time window: a request signed well outside it gets in",
+    ),
+    _lets_in("auth.unknown-key", "accepts-unknown-keys", "an access key never issued gets in"),
+    _lets_in(
+        "auth.scope",
+        "ignores-scope",
+        "a signature scoped to another region or service gets in",
+    ),
+    _lets_in(
+        "header.content-type.missing",
+        "accepts-no-content-type",
+        "a request without a Content-Type is read as a form all the same",
+    ),
+    _lets_in(
+        "header.x-amz-date",
+        "accepts-malformed-date",
+        "an X-Amz-Date that is no timestamp is let in",
+    ),
+)
+
+
 VARIANTS: tuple[Variant, ...] = (
     *_NEAR_MISSES,
     *_ANSWER_FAULTS,
     *_WRONG_CODES,
     *_STATE_FAULTS,
+    *_DOOR_FAULTS,
     *_CONFORMANT,
 )
 NAMES = tuple(variant.name for variant in VARIANTS)

@@ -5,6 +5,7 @@ early."""
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
 import random
 import sys
@@ -89,14 +90,17 @@ def new_seed() -> int:
     return random.SystemRandom().randrange(2**32)
 
 
-def id_list(what: str, known: Callable[[], Sequence[str]]) -> Callable[[str], tuple[str, ...]]:
+def id_list(
+    what: str, known: Callable[[], Sequence[str]], *, globs: bool = False
+) -> Callable[[str], tuple[str, ...]]:
     """An argparse type: comma-separated ids, each one of ``known()`` (asked for when an
-    option is given, not when the parser is built)."""
+    option is given, not when the parser is built). With ``globs``, an id may be a shell-style
+    pattern (``auth.*``) that matches at least one of them."""
 
     def parse(text: str) -> tuple[str, ...]:
         choices = known()
         ids = tuple(part.strip() for part in text.split(",") if part.strip())
-        unknown = [i for i in ids if i not in choices]
+        unknown = [i for i in ids if not _names_any(i, choices, globs)]
         if unknown or not ids:
             raise argparse.ArgumentTypeError(
                 f"unknown {what} {', '.join(unknown) or text!r}; the {what}s are "
@@ -105,6 +109,12 @@ def id_list(what: str, known: Callable[[], Sequence[str]]) -> Callable[[str], tu
         return ids
 
     return parse
+
+
+def _names_any(given: str, choices: Sequence[str], globs: bool) -> bool:
+    if not globs:
+        return given in choices
+    return any(fnmatch.fnmatchcase(choice, given) for choice in choices)
 
 
 EXIT_OK = 0

@@ -38,9 +38,19 @@ targets:
   --target moto      moto's server on loopback, with an instance launched in it
   --endpoint URL     anything that speaks CreateImage (needs --instance-id)
 
-what is sent: for every rule the strategies can break, requests that break it; valid and
-DryRun requests; a well-formed unknown instance id; a name used twice. Every request is
-SigV4-signed (fixed test credentials on loopback, the AWS_* variables elsewhere).
+what is sent: for every rule the strategies can break, requests that break it, and the near
+misses on each side of every limit; valid and DryRun requests; a well-formed unknown instance
+id; a name used twice; and probes of who gets in (auth.*, and the header rules a service must
+enforce): DryRun requests left unsigned, signed by an unknown key, for another region or
+time, or changed after signing. A probe that gets in creates nothing: the service answers
+DryRunOperation, which is the finding.
+
+credentials: every request is SigV4-signed. On loopback with the fixed test credentials
+({key} / {secret}), which the embedded reference holds;
+off loopback with the AWS_* variables. --credentials env signs with the AWS_* variables on
+loopback too (the embedded reference then holds that key), --credentials fixed forces the
+test credentials. For a mock that checks no signature: --exclude-rules
+'auth.*,header.x-amz-date'.
 
 checks (--checks/--exclude-checks take these ids, comma-separated):
 {checks}
@@ -55,8 +65,17 @@ exit codes:
 examples:
   createimage-contract run
   createimage-contract run --target moto --report-json moto.json
+  createimage-contract run --rules 'auth.*,header.*'
   createimage-contract run --endpoint http://localhost:4566/ --instance-id i-0abc12345 \\
       --baseline known.json --junit-xml conformance.xml
+"""
+SERVE_EPILOG = """\
+examples:
+  createimage-contract serve --port 8080
+  AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=secret createimage-contract serve \\
+      --access-key-id AKIDEXAMPLE --secret-access-key secret
+  (then, from the same environment: createimage-contract run --endpoint URL --instance-id ID
+   --credentials env)
 """
 RunnerDefaults = dict[argparse.Action, str]
 """Options whose default is the runner's, with their help, which names it as ``{default}``."""
@@ -90,6 +109,14 @@ def register(commands: Any) -> None:
     defaulted(run, "--region", "for SigV4 ({default})", metavar="R")
     defaulted(
         run,
+        "--credentials",
+        "what requests are signed with: fixed (the test credentials), env (AWS_* "
+        "variables), auto (fixed on loopback, env elsewhere) ({default})",
+        type=_credentials_choice,
+        metavar="WHICH",
+    )
+    defaulted(
+        run,
         "--max-examples",
         "examples per rule ({default})",
         type=whole_number(1, 10_000),
@@ -102,7 +129,14 @@ def register(commands: Any) -> None:
         "--rules",
         type=_rule_ids,
         metavar="IDS",
-        help="only these rules (or valid, dry-run), comma-separated",
+        help="only these rules (or valid, dry-run), comma-separated; globs: 'auth.*'",
+    )
+    run.add_argument(
+        "--exclude-rules",
+        type=_rule_ids,
+        default=(),
+        metavar="IDS",
+        help="not these rules, even if --rules names them; globs too",
     )
     run.add_argument("--checks", type=check_ids, metavar="IDS", help="only these checks")
     run.add_argument(
@@ -148,24 +182,38 @@ def register(commands: Any) -> None:
     serve = commands.add_parser(
         "serve",
         help="run the reference implementation until Ctrl-C",
-        description="Serve the reference CreateImage implementation on loopback, with one "
-        "instance, and print its URL and the instance id.",
+        description="Serve the reference CreateImage implementation on loopback, with one\n"
+        "instance, and print its URL, the instance id and the key it lets in. It checks\n"
+        "every request's SigV4 signature, scope and date as EC2 does.",
+        epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        complete_help=partial(_complete_help, runner_defaults),
     )
     serve.add_argument("--port", type=whole_number(0, 65535), default=0, help="port (a free one)")
     serve.add_argument("--instance-id", help="the instance it holds (a new one)")
+    serve.add_argument(
+        "--access-key-id",
+        metavar="ID",
+        help="the only access key it lets in, with --secret-access-key (the test credentials)",
+    )
+    serve.add_argument("--secret-access-key", metavar="SECRET", help="that key's secret")
+    defaulted(serve, "--region", "the region requests must be signed for ({default})")
     serve.set_defaults(handler=serve_command)
 
 
 def _complete_help(runner_defaults: RunnerDefaults, parser: Parser) -> None:
-    """The checks and the runner's defaults, filled into ``run --help`` when it is asked for."""
-    from .conformance import CHECK_SUMMARIES, EMBEDDED_KINDS, Options
+    """The runner's defaults (and for ``run`` the checks), filled into the help of ``run`` or
+    ``serve`` when it is asked for."""
+    from .conformance import CHECK_SUMMARIES, EMBEDDED_KINDS, FIXED_CREDENTIALS, Options
 
     defaults = vars(Options()) | {"target": EMBEDDED_KINDS[0]}
     kinds = " or ".join(EMBEDDED_KINDS)
     for action, text in runner_defaults.items():
         action.help = text.format(default=defaults[action.dest], kinds=kinds)
-    listed = "\n".join(f"  {check:<24} {summary}" for check, summary in CHECK_SUMMARIES.items())
-    parser.epilog = RUN_EPILOG.format(checks=listed)
+    if parser.epilog == RUN_EPILOG:
+        listed = "\n".join(f"  {c:<24} {summary}" for c, summary in CHECK_SUMMARIES.items())
+        key, secret = FIXED_CREDENTIALS
+        parser.epilog = RUN_EPILOG.format(checks=listed, key=key, secret=secret)
 
 
 def _known_checks() -> Sequence[str]:
@@ -191,7 +239,17 @@ def _target_kind(text: str) -> str:
 
 
 check_ids = id_list("check", _known_checks)
-_rule_ids = id_list("rule", _known_rules)
+_rule_ids = id_list("rule", _known_rules, globs=True)
+
+
+def _credentials_choice(text: str) -> str:
+    from .conformance import CREDENTIALS_CHOICES
+
+    if text not in CREDENTIALS_CHOICES:
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from {', '.join(CREDENTIALS_CHOICES)})"
+        )
+    return text
 
 
 def _seconds(text: str) -> float:
@@ -231,6 +289,7 @@ def _command(args: argparse.Namespace) -> int:
         Options,
         TargetError,
         Verdict,
+        category_names,
         check_target,
         load_baseline,
         run,
@@ -239,7 +298,7 @@ def _command(args: argparse.Namespace) -> int:
     if args.instance_id is not None and validate({"InstanceId": args.instance_id, "Name": "probe"}):
         return error("run", f"--instance-id {args.instance_id!r} is not a well-formed instance id")
     try:
-        check_target(args.endpoint)  # before anything is sent
+        check_target(args.endpoint, args.credentials or "auto")  # before anything is sent
         baseline = load_baseline(args.baseline) if args.baseline else set()
     except (TargetError, NoCredentials, BaselineError) as problem:
         return error("run", str(problem))
@@ -257,12 +316,16 @@ def _command(args: argparse.Namespace) -> int:
             checks=checks,
             workers=args.workers,
             rules=args.rules,
+            exclude_rules=args.exclude_rules,
+            credentials=args.credentials,
             allow_resource_creation=args.allow_resource_creation,
             region=args.region,
             timeout=args.timeout,
             max_response_size=args.max_response_size,
         )
     )
+    if not any(options.selects(name) for name in category_names()):
+        return error("run", "no rule is left to run after --exclude-rules")
     style = Style.for_stream(sys.stdout, args.color)
     console = RunConsole(sys.stdout, style, progress=sys.stdout.isatty(), stats=args.stats)
     where = _given(endpoint=args.endpoint, target=args.target, instance_id=args.instance_id)
@@ -302,15 +365,23 @@ def _write_reports(args: argparse.Namespace, result: RunResult, verdict: Verdict
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from .conformance import ReferenceService, serve
+    from .conformance import FIXED_CREDENTIALS, Options, ReferenceService, serve
 
     if args.instance_id is not None and validate({"InstanceId": args.instance_id, "Name": "probe"}):
         return error("serve", f"{args.instance_id!r} is not a well-formed instance id")
-    service = ReferenceService([args.instance_id] if args.instance_id else [])
+    if (args.access_key_id is None) != (args.secret_access_key is None):
+        return error("serve", "--access-key-id and --secret-access-key go together")
+    key, secret = (args.access_key_id, args.secret_access_key)
+    if key is None:
+        key, secret = FIXED_CREDENTIALS
+    region = args.region or Options().region
+    held = [args.instance_id] if args.instance_id else []
+    service = ReferenceService(held, credentials={key: secret}, region=region)
     try:
         with serve(service, port=args.port) as running:
             print(f"reference CreateImage service at {running.url}", flush=True)
             print(f"instance {running.instance_id}", flush=True)
+            print(f"lets in requests signed by {key} for {region}/ec2", flush=True)
             while True:
                 time.sleep(3600)
     except OSError as problem:

@@ -14,6 +14,7 @@ not slow down test runs that do not use it.
 
 from __future__ import annotations
 
+import argparse
 import pickle
 import random
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from ._console import id_list
 
 if TYPE_CHECKING:
     from createimage_contract.conformance import (
@@ -55,6 +58,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         help="examples per rule (default: as for run --max-examples)",
     )
+    group.addoption(
+        "--createimage-credentials",
+        metavar="WHICH",
+        help="what requests are signed with: fixed, env or auto (default: as for run)",
+    )
+    group.addoption(
+        "--createimage-exclude-rules",
+        metavar="IDS",
+        help="leave these rules out, comma-separated, globs too: 'auth.*' for a mock that "
+        "checks no signature",
+    )
     group.addoption("--createimage-seed", metavar="S", type=int, help="random seed")
     group.addoption(
         "--createimage-strict", action="store_true", help="warnings fail their items too"
@@ -70,9 +84,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "createimage(instances=None, taken_names=(), endpoints=()): configure the "
         "createimage_mock fixture for this test",
     )
-    endpoint = config.getoption("createimage_endpoint")
-    if endpoint is not None and _runs_suite(config):
-        _check_target(endpoint)
+    if _runs_suite(config):
+        _check_target(config.getoption("createimage_endpoint"), _suite_options(config))
     if config.getoption("createimage_seed") is None:
         # One seed for the session, the same in every xdist worker (they read the run's file).
         config.option.createimage_seed = random.SystemRandom().randrange(2**32)
@@ -85,14 +98,47 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"createimage-contract: {target}, seed {config.getoption('createimage_seed')}"
 
 
-def _check_target(endpoint: str) -> None:
+def _check_target(endpoint: str | None, given: dict[str, Any]) -> None:
     """A bad endpoint, or one without credentials, is one usage error, not an error per item."""
     from createimage_contract.conformance import NoCredentials, TargetError, check_target
 
     try:
-        check_target(endpoint)
+        check_target(endpoint, given.get("credentials", "auto"))
     except (TargetError, NoCredentials) as problem:
         raise pytest.UsageError(f"createimage-contract: {problem}") from None
+
+
+def _suite_options(config: pytest.Config) -> dict[str, Any]:
+    """The run's options the user gave, checked: a bad one is one usage error naming it."""
+    given = {
+        "max_examples": config.getoption("createimage_max_examples"),
+        "seed": config.getoption("createimage_seed"),
+        "region": config.getoption("createimage_region"),
+    }
+    parsers = {"credentials": _credentials, "exclude_rules": _rule_patterns}
+    for name, parse in parsers.items():
+        text = config.getoption(f"createimage_{name}")
+        try:
+            given[name] = None if text is None else parse(text)
+        except argparse.ArgumentTypeError as problem:
+            flag = "--createimage-" + name.replace("_", "-")
+            raise pytest.UsageError(f"createimage-contract: {flag}: {problem}") from None
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _credentials(text: str) -> str:
+    from createimage_contract.conformance import CREDENTIALS_CHOICES
+
+    if text not in CREDENTIALS_CHOICES:
+        choices = ", ".join(CREDENTIALS_CHOICES)
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {choices}")
+    return text
+
+
+def _rule_patterns(text: str) -> tuple[str, ...]:
+    from createimage_contract.conformance import category_names
+
+    return id_list("rule", category_names, globs=True)(text)
 
 
 def _runs_suite(config: pytest.Config) -> bool:
@@ -198,12 +244,7 @@ def _run(config: pytest.Config) -> RunResult:
 
     # Off loopback the run sends valid requests with DryRun only, as `run` does without
     # --allow-resource-creation: their items are skipped as not run.
-    given = {
-        "max_examples": config.getoption("createimage_max_examples"),
-        "seed": config.getoption("createimage_seed"),
-        "region": config.getoption("createimage_region"),
-    }
-    options = Options(**{name: value for name, value in given.items() if value is not None})
+    options = Options(**_suite_options(config))
     try:
         return run(
             endpoint=config.getoption("createimage_endpoint"),

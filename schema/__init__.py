@@ -6,7 +6,7 @@ plugin use its public names, and nothing here imports them."""
 
 from ._catalogue import Citation, Rule, RuleKind, Severity, rule, rules
 from ._compiler import predicate
-from ._curl import FORM_CONTENT_TYPE, curl_command
+from ._curl import FORM_CONTENT_TYPE, CurlAuth, curl_command
 from ._documents import ALL as DOCUMENT_NAMES
 from ._documents import load as document
 from ._ecma import compile_pattern
@@ -51,6 +51,7 @@ __all__ = [
     "Conditional",
     "Constraint",
     "Contract",
+    "CurlAuth",
     "Error",
     "Expectation",
     "Field",

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from . import _documents
 
 Severity = Literal["error", "warning"]
-RuleKind = Literal["http", "request", "service", "outcome"]
+RuleKind = Literal["http", "auth", "request", "service", "outcome"]
 Document = Literal["seed", "ec2-error-codes", "ec2-query-protocol"]
 
 
@@ -46,6 +46,17 @@ class Rule:
     """Where a status other than 400 is stated; 400 is the protocol's for validation errors."""
     documented_codes: tuple[str, ...] = ()
     """Without an exact code: the EC2 codes whose documented meaning covers the fault."""
+    answer_status: int | None = None
+    """The status EC2 documents for the first documented code, where it is not 400."""
+    probed: bool = False
+    """A service must enforce it: run sends a request that breaks it (every auth rule too)."""
+    window_s: int | None = None
+    """``auth.expired``: how far X-Amz-Date may be from the time of arrival."""
+
+    @property
+    def sent_as_probe(self) -> bool:
+        """Whether run sends a forged request for it, with DryRun=true."""
+        return self.kind == "auth" or self.probed
 
 
 def _rule(position: int, entry: dict[str, Any]) -> Rule:
@@ -64,6 +75,9 @@ def _rule(position: int, entry: dict[str, Any]) -> Rule:
         code_source=_citation(entry.get("code_source")),
         status_source=_citation(entry.get("status_source")),
         documented_codes=tuple(entry.get("documented_codes", ())),
+        answer_status=entry.get("answer_status"),
+        probed=bool(entry.get("probed")),
+        window_s=entry.get("window_s"),
     )
 
 

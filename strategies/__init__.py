@@ -48,6 +48,7 @@ __all__ = [
     "near_misses",
     "private_home",
     "requests",
+    "simplest_request",
     "valid_requests",
 ]
 
@@ -133,6 +134,19 @@ def near_misses(
     planner = Planner(service, _unique(unique_names))
     chosen = [_check_rule(rule, service)] if rule else _breakable(service)
     return [e for r in chosen if rules()[r].kind == "request" for e in planner.near_misses(r)]
+
+
+def simplest_request(
+    *,
+    instance_id: str | None = None,
+    taken_names: Collection[str] = (),
+    unique_names: bool | UniqueNames = False,
+    dry_run: bool = False,
+) -> Example:
+    """The simplest valid request (InstanceId and Name), with ``DryRun=true`` when
+    ``dry_run``: the base that planned requests change in one way each."""
+    service = Service(instance_id, taken_names)
+    return Planner(service, _unique(unique_names)).simplest(dry_run=dry_run)
 
 
 def boundary_requests(

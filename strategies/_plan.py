@@ -111,6 +111,13 @@ class Planner:
         body["Name"] = _untaken(name, self.service.taken_names)
         return Draft(body)
 
+    def simplest(self, *, dry_run: bool = False) -> Example:
+        draft = self.draft()
+        if dry_run:
+            (member,), value = outcome_member("dry-run")
+            draft.body[member] = value
+        return finish(draft, self.service)
+
     def near_misses(self, rule_id: str) -> list[Example]:
         """Every near miss at every site of ``rule_id``, the first one also at each list
         position and once with DryRun=true; each breaks exactly ``rule_id``."""

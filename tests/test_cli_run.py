@@ -616,7 +616,8 @@ def test_checks_and_exclude_checks_limit_what_is_checked(
         (["--exclude-checks", "statuses"], "statuses"),
         (["--checks", ","], "unknown check"),
         (["--rules", "valid,name.colour"], "name.colour"),
-        (["--rules", "header.x-amz-date"], "header.x-amz-date"),
+        (["--rules", "header.x-amz-signature"], "header.x-amz-signature"),  # lint's only
+        (["--exclude-rules", "auth.*,nope"], "nope"),
         (["--max-examples", "0"], "--max-examples"),
         (["--max-examples", "-3"], "--max-examples"),
         (["--timeout", "0"], "--timeout"),
@@ -750,6 +751,10 @@ def test_serve_prints_its_url_and_instance_and_answers_signed_requests() -> None
     try:
         assert process.stdout is not None
         first, second = read_line(process.stdout), read_line(process.stdout)
+        assert (
+            read_line(process.stdout)
+            == "lets in requests signed by AKIDLOOPBACKTESTING for us-east-1/ec2\n"
+        )
         announced = re.fullmatch(
             r"reference CreateImage service at (http://127\.0\.0\.1:\d+/)\n", first
         )
@@ -806,3 +811,17 @@ def test_run_help_lists_every_check_and_the_exit_codes(
     assert "internal error" in two and "no CreateImage request" in two
     for option in ("--endpoint", "--instance-id", "--checks", "--exclude-checks", "--baseline"):
         assert option in run.out
+    for option in ("--credentials WHICH", "--exclude-rules IDS"):
+        assert option in run.out
+    words = " ".join(run.out.split())
+    assert "(AKIDLOOPBACKTESTING / loopback-test-secret-key), which the embedded" in words
+    assert "--credentials WHICH what requests are signed with: fixed" in words
+    assert "loopback, env elsewhere) (auto)" in words
+
+
+def test_serve_help_says_which_key_it_lets_in(capsys: pytest.CaptureFixture[str]) -> None:
+    serve_help = cli(capsys, "serve", "--help")
+    assert serve_help.code == 0
+    words = " ".join(serve_help.out.split())
+    assert "--access-key-id ID the only access key it lets in" in words
+    assert "--region REGION the region requests must be signed for (us-east-1)" in words

@@ -7,14 +7,21 @@ import pytest
 
 from createimage_contract import _cli
 from createimage_contract.conformance import Options, run
+from createimage_contract.conformance._probes import forgeries, probed_rules
 from createimage_contract.schema import contract
-from createimage_contract.strategies import boundary_requests, breakable_rules, near_misses
+from createimage_contract.strategies import (
+    NearMiss,
+    boundary_requests,
+    breakable_rules,
+    near_misses,
+)
 from createimage_contract.strategies._plan import plannable, site_label
 
 
 def planned_near_misses() -> set[object]:
     examples = [*near_misses(), *boundary_requests(), *boundary_requests(dry_run=True)]
-    return {example.near_miss for example in examples}
+    probes = {NearMiss(forgery.rule, forgery.site, forgery.kind) for forgery in forgeries()}
+    return {example.near_miss for example in examples} | probes
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -29,7 +36,9 @@ def test_a_default_run_sends_every_near_miss_whatever_the_seed(seed: int) -> Non
         for site in contract().constraints_of(rule_id)
         if site.part in ("query", "body") and plannable(site)
     }
-    assert every_site == {(n.rule, n.site) for n in outcome.coverage if not n.passes}
+    probed = set(probed_rules())
+    sent = {(n.rule, n.site) for n in outcome.coverage if not n.passes and n.rule not in probed}
+    assert every_site == sent
 
 
 def test_run_stats_lists_each_near_miss_and_how_often_it_was_sent(

@@ -80,6 +80,12 @@ def test_the_answers_are_the_audited_ones() -> None:
     # An exact code only where a source states it for the fault (tests/test_sources.py holds
     # each to its source's words); any 4xx where several documented codes fit.
     expected = {
+        "auth.missing": ANY_4XX,
+        "auth.malformed": ANY_4XX,
+        "auth.signature": ANY_4XX,
+        "auth.expired": ANY_4XX,
+        "auth.unknown-key": ANY_4XX,
+        "auth.scope": ANY_4XX,
         "action.missing": ("MissingAction", 400),
         "action.unknown": ("InvalidAction", 400),
         "version.missing": ANY_4XX,

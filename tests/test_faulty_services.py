@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
@@ -49,8 +50,9 @@ def code_of(answer: Answer) -> str | None:
 class Faulty(ReferenceService):
     """The reference implementation, with one deviation applied to its answers."""
 
-    def __init__(self, deviation: Fault) -> None:
-        super().__init__([INSTANCE])
+    def __init__(self, deviation: Fault, **gate: Any) -> None:
+        """``gate``: the reference's ``credentials`` and ``region``, when not its own."""
+        super().__init__([INSTANCE], **gate)
         self.deviation = deviation
 
     def answer(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Answer:
@@ -76,8 +78,8 @@ def ignores_dry_run(fields: dict[str, str], answer: Answer, service: ReferenceSe
     if fields.get("DryRun") != "true":
         return answer
     without = urlencode({k: v for k, v in fields.items() if k != "DryRun"}).encode()
-    return ReferenceService.answer(
-        service, "POST", "/", {"Content-Type": "application/x-www-form-urlencoded"}, without
+    return service.admitted(
+        "POST", "/", {"Content-Type": "application/x-www-form-urlencoded"}, without
     )
 
 
@@ -117,7 +119,7 @@ def describe_ignores_filters(
     if fields.get("Action") != "DescribeImages":
         return answer
     plain = urlencode({"Action": "DescribeImages", "Version": fields.get("Version", "")})
-    return ReferenceService.answer(service, "POST", "/", {}, plain.encode())
+    return service.admitted("POST", "/", {}, plain.encode())
 
 
 def dry_run_wins(fields: dict[str, str], answer: Answer, _: ReferenceService) -> Answer:

@@ -33,7 +33,7 @@ from createimage_contract.conformance import (
     Running,
     _checks,
     _engine,
-    _transport,
+    _signing,
     _xml,
     run,
     serve,
@@ -62,8 +62,8 @@ def as_is(_: dict[str, str], answer: Answer, __: ReferenceService) -> Answer:
 class Counting(Faulty):
     """The reference (with a fault, if given), remembering every request it was sent."""
 
-    def __init__(self, fault: Fault = as_is) -> None:
-        super().__init__(fault)
+    def __init__(self, fault: Fault = as_is, **gate: Any) -> None:
+        super().__init__(fault, **gate)
         self.forms: list[str] = []
         self._lock = threading.Lock()
 
@@ -164,7 +164,7 @@ def inject_signer(monkeypatch: pytest.MonkeyPatch) -> Injected:
     return Injected(
         "RuntimeError('the signer is broken')",
         raised_at(broken_signer),
-        place("conformance/_transport.py", _transport.Transport.signed, "add_auth("),
+        place("conformance/_signing.py", _signing.sign, "add_auth("),
     )
 
 
@@ -255,7 +255,8 @@ def test_a_run_that_sends_nothing_exits_2(
 ) -> None:
     """Off loopback, ``valid`` is not sent (it would create images): with only it chosen, the
     run sends nothing, which must not read as a pass."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEMARKER42424")
+    key = "AKIAFAKEMARKER42424"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     report = tmp_path / "report.json"
     service = Counting()
@@ -437,14 +438,15 @@ def test_images_are_still_removed_off_loopback_after_a_bug(
 ) -> None:
     """The answers already on their way are read for the images they created, and the
     cleanup runs; the line keeps the secrets out."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEMARKER42424")
+    key = "AKIAFAKEMARKER42424"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
 
     def leaks(_: Exchange) -> None:
         raise RuntimeError(f"broken, with the key {SECRET_KEY}")
 
     replace_check(monkeypatch, "image-id", leaks)
-    service = Counting()
+    service = Counting(credentials={key: SECRET_KEY})
     with serve(service, host="0.0.0.0") as running, pytest.raises(InternalError) as stopped:
         run(
             endpoint=running.url,

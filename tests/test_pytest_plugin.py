@@ -50,6 +50,8 @@ def test_the_options_are_in_their_own_group(pytester: pytest.Pytester) -> None:
         "--createimage-seed",
         "--createimage-strict",
         "--createimage-baseline",
+        "--createimage-credentials",
+        "--createimage-exclude-rules",
     ):
         assert option in section
 
@@ -153,6 +155,32 @@ def test_a_remote_endpoint_without_credentials_is_a_usage_error(
     assert result.ret != pytest.ExitCode.OK
 
 
+def test_exclude_rules_skips_their_items(pytester: pytest.Pytester) -> None:
+    excluded = ("--createimage-exclude-rules", "auth.*,name.*", "-k", "auth or name or valid")
+    result = pytester.runpytest(*SUITE, *FAST, *excluded, "-rs")
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] >= 5 and "failed" not in outcomes
+    assert "auth.scope was not run" in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--createimage-credentials", "nope", "'nope' is not one of auto, fixed, env"),
+        ("--createimage-exclude-rules", "nothing*", "unknown rule 'nothing*'"),
+    ],
+)
+def test_a_bad_credentials_or_rules_option_is_one_usage_error(
+    pytester: pytest.Pytester, option: str, value: str, says: str
+) -> None:
+    result = pytester.runpytest(*SUITE, option, value)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if line.strip()]
+    assert errors == [f"ERROR: createimage-contract: {option}: {says}"] or (
+        len(errors) == 1 and option in errors[0] and says in errors[0]
+    ), result.stderr.lines
+
+
 MOCK_TESTS = """
 import boto3
 import pytest
@@ -245,17 +273,29 @@ def test_the_mock_and_its_marker(pytester: pytest.Pytester) -> None:
 def test_the_reference_fixture(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
+        import boto3
         import requests
 
-        def test_it_serves(createimage_reference):
+        def test_it_serves_what_is_signed_with_its_key(createimage_reference):
             assert createimage_reference.url.startswith("http://127.0.0.1:")
-            assert createimage_reference.instance_id.startswith("i-")
+            instance = createimage_reference.instance_id
+            ec2 = boto3.client(
+                "ec2",
+                endpoint_url=createimage_reference.url,
+                region_name=createimage_reference.region,
+                aws_access_key_id=createimage_reference.access_key_id,
+                aws_secret_access_key=createimage_reference.secret_access_key,
+            )
+            image = ec2.create_image(InstanceId=instance, Name="from-a-test")["ImageId"]
+            assert ec2.describe_images(ImageIds=[image])["Images"][0]["Name"] == "from-a-test"
+
+        def test_an_unsigned_request_does_not_get_in(createimage_reference):
             fields = {"Action": "DescribeImages", "Version": "2016-11-15"}
             answer = requests.post(createimage_reference.url, data=fields)
-            assert answer.status_code == 200 and "DescribeImagesResponse" in answer.text
+            assert answer.status_code == 403 and "MissingAuthenticationToken" in answer.text
         """
     )
-    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
 def test_strategies_work_in_users_given_tests(pytester: pytest.Pytester) -> None:

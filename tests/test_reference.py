@@ -17,6 +17,7 @@ from lxml import etree
 
 from createimage_contract import rule
 from createimage_contract.conformance import ReferenceService, TargetError, _child, serve
+from createimage_contract.conformance._child import Serving
 from createimage_contract.conformance._targets import check_url, reference_process
 from createimage_contract.conformance._transport import Transport, credentials_for
 from createimage_contract.strategies import Example, breakable_rules, invalid_requests
@@ -45,7 +46,8 @@ def describe(service: ReferenceService, **filters: str) -> list[etree._Element]:
 
 @pytest.fixture
 def service() -> ReferenceService:
-    return ReferenceService([INSTANCE])
+    """Unchecked: these tests are about what it reads (tests/test_auth.py: who gets in)."""
+    return ReferenceService([INSTANCE], credentials=None)
 
 
 def test_a_valid_request_gets_the_exact_success_body(service: ReferenceService) -> None:
@@ -145,7 +147,7 @@ def test_concurrent_creates_of_one_name_create_one_image(service: ReferenceServi
 
 @pytest.mark.parametrize("rule_id", breakable_rules(instance_id=INSTANCE))
 def test_every_rule_gets_the_catalogue_answer(rule_id: str) -> None:
-    service = ReferenceService([INSTANCE])
+    service = ReferenceService([INSTANCE], credentials=None)
 
     @settings(max_examples=10, suppress_health_check=[HealthCheck.too_slow], database=None)
     @given(invalid_requests(rule_id, instance_id=INSTANCE, unique_names=True))
@@ -187,7 +189,7 @@ def refuses(url: str) -> bool:
 
 
 def test_a_run_serves_it_from_a_process_of_its_own_that_ends_with_the_run() -> None:
-    with reference_process(INSTANCE) as (url, held):
+    with reference_process(Serving(instance_id=INSTANCE)) as (url, held):
         assert url.startswith("http://127.0.0.1:") and held == INSTANCE
         form = urlencode({"Action": "CreateImage", "Version": "2016-11-15", "InstanceId": INSTANCE})
         with closing(Transport(url, "us-east-1", credentials_for(url))) as transport:

@@ -258,7 +258,10 @@ def _cases(which: int) -> list[Any]:
 
 
 def test_every_rule_of_the_catalogue_has_cases() -> None:
-    assert [rule_id for rule_id, *_ in CASES] == list(rules())
+    # The auth rules are about signatures, which only a service holding the keys can check:
+    # tests/test_auth.py makes each fire, and shows its boundary passing, at the reference.
+    checkable = [rule_id for rule_id, rule in rules().items() if rule.kind != "auth"]
+    assert [rule_id for rule_id, *_ in CASES] == checkable
 
 
 @pytest.mark.parametrize(("rule_id", "request_"), _cases(1))

@@ -22,6 +22,7 @@ from test_faulty_services import INSTANCE, Faulty, on_code, success
 
 from createimage_contract import expect
 from createimage_contract.conformance import (
+    FIXED_CREDENTIALS,
     Answer,
     Options,
     ReferenceService,
@@ -39,13 +40,16 @@ OFF_LOOPBACK = "0.0.0.0"
 ACCESS_KEY = "AKIAFAKEMARKER77777"
 SECRET_KEY = "fake/Secret+Key/Marker99999"
 SESSION_TOKEN = "FakeSessionTokenMarker88888"
+KEYS = {ACCESS_KEY: SECRET_KEY} | dict([FIXED_CREDENTIALS])
+"""What the services here let in: the keys of the environment (off loopback) and the test
+credentials (on loopback)."""
 
 
 class Recording(ReferenceService):
     """The reference, remembering every request and every Authorization header."""
 
     def __init__(self, slow: float = 0.0) -> None:
-        super().__init__([INSTANCE])
+        super().__init__([INSTANCE], credentials=KEYS)
         self.forms: list[str] = []
         self.authorizations: list[str] = []
         self.slow = slow
@@ -112,7 +116,7 @@ def test_with_resource_creation_allowed_every_image_is_deregistered(secrets: Non
 
 
 def test_images_a_faulty_service_creates_for_bad_requests_are_removed(secrets: None) -> None:
-    faulty = Faulty(on_code("InvalidAMIName.Malformed", lambda _: success()))
+    faulty = Faulty(on_code("InvalidAMIName.Malformed", lambda _: success()), credentials=KEYS)
     accepted: list[str] = []
 
     def create_for_real(
@@ -126,7 +130,7 @@ def test_images_a_faulty_service_creates_for_bad_requests_are_removed(secrets: N
             accepted.append(image)
         return answer
 
-    service = Faulty(create_for_real)
+    service = Faulty(create_for_real, credentials=KEYS)
     for running in served_off_loopback(service):
         outcome = run_against(running.url, Options(max_examples=4, seed=1, rules=("name.charset",)))
     assert accepted and set(outcome.created) == set(accepted)
@@ -151,7 +155,7 @@ def test_the_snapshots_of_created_images_are_deleted_too(secrets: None) -> None:
             )
         return answer
 
-    service = Faulty(with_snapshots)
+    service = Faulty(with_snapshots, credentials=KEYS)
     for running in served_off_loopback(service):
         options = Options(max_examples=3, seed=1, rules=("valid",), allow_resource_creation=True)
         outcome = run_against(running.url, options)
@@ -172,7 +176,7 @@ def test_images_that_cannot_be_removed_are_reported(secrets: None, tmp_path: Pat
             )
         return answer
 
-    service = Faulty(refuse_deregistration)
+    service = Faulty(refuse_deregistration, credentials=KEYS)
     for running in served_off_loopback(service):
         report = tmp_path / "report.json"
         run = command(
@@ -287,7 +291,7 @@ def test_secrets_never_appear_in_any_output(secrets: None, tmp_path: Path) -> No
         ),
     )
     service = Recording()
-    service_with_fault = Faulty(lambda f, a, s: wrong_code(f, a, s))
+    service_with_fault = Faulty(lambda f, a, s: wrong_code(f, a, s), credentials=KEYS)
     outputs: list[str] = []
     for faulty_service in (service, service_with_fault):
         for running in served_off_loopback(faulty_service):

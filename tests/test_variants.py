@@ -4,26 +4,32 @@ A variant that deviated in a second way (or not at all) would make the selftest'
 it meaningless: a faulty one could be caught for the wrong reason, a conformant one could hide
 a real fault. So every variant is tested on its own, as a service: the request where it
 deviates gets the deviating answer, and an ordinary request gets the reference's answer.
+Asked in process, the services check no signature (``credentials=None``): these tests are
+about what a variant reads and answers; the variants that let forged requests in are tested
+with signed requests, at the end.
 """
 
 from __future__ import annotations
 
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from botocore.credentials import Credentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from createimage_contract.conformance import _xml
-from createimage_contract.conformance._child import Child, ChildError, serving
+from createimage_contract.conformance._child import Child, ChildError, Serving, serving
 from createimage_contract.conformance._engine import category_names
+from createimage_contract.conformance._probes import Forgery, Signing, forgeries, probed_rules
 from createimage_contract.conformance._reference import Answer, ReferenceService
+from createimage_contract.conformance._signing import FIXED_CREDENTIALS, Scope, sign
+from createimage_contract.conformance._transport import Transport, credentials_for
 from createimage_contract.conformance._variants import (
     NAMES,
     THROTTLE_EVERY,
@@ -35,7 +41,12 @@ from createimage_contract.conformance._variants import (
     variant,
 )
 from createimage_contract.schema import parse_form, rules
-from createimage_contract.strategies import Example, dry_run_requests, valid_requests
+from createimage_contract.strategies import (
+    Example,
+    dry_run_requests,
+    simplest_request,
+    valid_requests,
+)
 
 INSTANCE = "i-0abc1234"
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
@@ -80,8 +91,8 @@ def ask(service: ReferenceService, pairs: Pairs) -> Answer:
 
 def both(name: str, pairs: Pairs) -> tuple[Answer, Answer]:
     """The answers of the variant ``name`` and of the reference, each a fresh service."""
-    return ask(VariantService(variant(name), [INSTANCE]), pairs), ask(
-        ReferenceService([INSTANCE]), pairs
+    return ask(VariantService(variant(name), [INSTANCE], credentials=None), pairs), ask(
+        ReferenceService([INSTANCE], credentials=None), pairs
     )
 
 
@@ -418,7 +429,9 @@ def test_extra_elements_are_extra_and_the_rest_is_the_reference() -> None:
 
 
 def test_the_other_documented_codes_take_turns() -> None:
-    service = VariantService(variant("code-invalid-parameter-or-validation-error"), [INSTANCE])
+    service = VariantService(
+        variant("code-invalid-parameter-or-validation-error"), [INSTANCE], credentials=None
+    )
     seen = {code_of(ask(service, request(("Description", "d" * 256)))) for _ in range(4)}
     assert seen == {"InvalidParameter", "ValidationError"}
     assert {code_of(ask(service, request(("Name", "a")))) for _ in range(2)} == {
@@ -427,14 +440,14 @@ def test_the_other_documented_codes_take_turns() -> None:
 
 
 def test_content_types_keep_the_xml_media_type_with_parameters() -> None:
-    service = VariantService(variant("content-type-parameters"), [INSTANCE])
+    service = VariantService(variant("content-type-parameters"), [INSTANCE], credentials=None)
     seen = {ask(service, VALID).content_type for _ in range(8)}
     assert len(seen) > 2
     assert all(t.split(";")[0].strip() in ("text/xml", "application/xml") for t in seen)
 
 
 def test_throttling_comes_before_the_reference_and_the_retry_passes() -> None:
-    service = VariantService(variant("throttles-now-and-then"), [INSTANCE])
+    service = VariantService(variant("throttles-now-and-then"), [INSTANCE], credentials=None)
     for count in range(1, THROTTLE_EVERY):
         assert ask(service, request(("Name", f"image-{count}"))).status == 200
     throttled = ask(service, request(("Name", "throttled")))
@@ -461,14 +474,14 @@ def by_name(name: str) -> tuple[tuple[str, str], ...]:
 
 
 def test_dry_run_creates_the_image_all_the_same() -> None:
-    service = VariantService(variant("dry-run-creates-image"), [INSTANCE])
+    service = VariantService(variant("dry-run-creates-image"), [INSTANCE], credentials=None)
     answer = ask(service, request(("Name", "dry"), ("DryRun", "true")))
     assert outcome(answer) == (412, "DryRunOperation")
     assert [image["name"] for image in describe(service, *by_name("dry"))] == ["dry"]
 
 
 def test_a_taken_name_is_taken_again() -> None:
-    service = VariantService(variant("duplicate-names-allowed"), [INSTANCE])
+    service = VariantService(variant("duplicate-names-allowed"), [INSTANCE], credentials=None)
     assert ask(service, request(("Name", "twice"))).status == 200
     assert ask(service, request(("Name", "twice"))).status == 200
     assert len(describe(service, *by_name("twice"))) == 2
@@ -476,7 +489,7 @@ def test_a_taken_name_is_taken_again() -> None:
 
 
 def test_an_unknown_instance_is_imaged() -> None:
-    service = VariantService(variant("unknown-instances-accepted"), [INSTANCE])
+    service = VariantService(variant("unknown-instances-accepted"), [INSTANCE], credentials=None)
     assert ask(service, request(("InstanceId", "i-0abc9999"), ("Name", "other"))).status == 200
     assert [image["name"] for image in describe(service, *by_name("other"))] == ["other"]
     assert outcome(ask(service, request(("InstanceId", "i-0")))) == (
@@ -497,7 +510,10 @@ def test_describe_images_loses_one_thing(
     name: str, differs: Callable[[dict[str, str]], bool]
 ) -> None:
     pairs = request(("Name", "described"), ("Description", "about"), *tags(2))
-    deviant, reference = VariantService(variant(name), [INSTANCE]), ReferenceService([INSTANCE])
+    deviant, reference = (
+        VariantService(variant(name), [INSTANCE], credentials=None),
+        ReferenceService([INSTANCE], credentials=None),
+    )
     assert ask(deviant, pairs).status == ask(reference, pairs).status == 200
     (seen,) = describe(deviant, *by_name("described"))
     (expected,) = describe(reference, *by_name("described"))
@@ -508,7 +524,7 @@ def test_describe_images_loses_one_thing(
 
 
 def test_describe_images_ignores_its_filter() -> None:
-    service = VariantService(variant("describe-ignores-filter"), [INSTANCE])
+    service = VariantService(variant("describe-ignores-filter"), [INSTANCE], credentials=None)
     for name in ("first", "second"):
         assert ask(service, request(("Name", name))).status == 200
     assert len(describe(service, *by_name("first"))) == 2
@@ -519,7 +535,7 @@ def test_describe_images_ignores_its_filter() -> None:
 def test_image_ids_of_another_length_are_the_ids_the_images_are_held_under(
     name: str, digits: int
 ) -> None:
-    service = VariantService(variant(name), [INSTANCE])
+    service = VariantService(variant(name), [INSTANCE], credentials=None)
     answer = ask(service, request(("Name", "held")))
     image_id = _xml.path_text(_xml.parse(answer.body), "imageId") or ""
     assert re.fullmatch(f"ami-[0-9a-f]{{{digits}}}", image_id)
@@ -531,27 +547,23 @@ def test_image_ids_of_another_length_are_the_ids_the_images_are_held_under(
 
 
 def post(url: str, pairs: Pairs) -> bytes:
-    """The body of the answer; a refusal (HTTPError) has one too."""
-    data = urlencode(pairs).encode()
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, data, FORM)) as answer:
-            body: bytes = answer.read()
-    except urllib.error.HTTPError as refusal:
-        body = refusal.read()
-    return body
+    """The body of the answer to the request, signed as a run signs it."""
+    with closing(Transport(url, "us-east-1", credentials_for(url))) as transport:
+        _, answer = transport.send(urlencode(pairs))
+    return answer.body
 
 
 def test_the_child_serves_a_named_variant_and_still_the_reference() -> None:
-    with serving("cdata-text", INSTANCE) as (url, held):
+    with serving(Serving("cdata-text", instance_id=INSTANCE)) as (url, held):
         assert held == INSTANCE
         assert b"<![CDATA[" in post(url, request())
-    with serving(None, INSTANCE) as (url, held):
+    with serving(Serving(instance_id=INSTANCE)) as (url, held):
         assert held == INSTANCE
         assert post(url, request()).startswith(_xml.DECLARATION)
 
 
 def test_one_child_serves_variants_one_after_the_other_each_anew() -> None:
-    child = Child(INSTANCE)
+    child = Child(Serving(instance_id=INSTANCE))
     try:
         url, held = child.serve("duplicate-names-allowed")
         assert held == INSTANCE
@@ -569,10 +581,47 @@ def test_one_child_serves_variants_one_after_the_other_each_anew() -> None:
 
 
 def test_the_child_refuses_an_unknown_variant_in_one_line() -> None:
-    with pytest.raises(ChildError) as error, serving("no-such-variant"):
+    with pytest.raises(ChildError) as error, serving(Serving("no-such-variant")):
         pass
     assert str(error.value).startswith("no variant 'no-such-variant'; the variants are")
     assert "\n" not in str(error.value)
+
+
+# --- the doors: variants that let forged requests in ----------------------------------------------
+
+DOOR = "http://127.0.0.1:8000/"
+SIGNING = Signing(DOOR, "us-east-1", Credentials(*FIXED_CREDENTIALS))
+DOORS = {v.name: v for v in VARIANTS if v.skips}
+
+
+def knock(service: ReferenceService, forgery: Forgery | None) -> Answer:
+    """A DryRun request to ``service``, signed as a run signs it, or forged."""
+    body = simplest_request(instance_id=INSTANCE, dry_run=True).form.encode()
+    if forgery is None:
+        headers, sent = sign(DOOR, body, SIGNING.credentials, Scope("us-east-1")), body
+    else:
+        headers, sent = forgery.forge(SIGNING, body)
+    return service.answer("POST", DOOR, headers | {"Host": "127.0.0.1:8000"}, sent)
+
+
+def test_there_is_a_door_variant_for_every_rule_probed() -> None:
+    assert sorted(r for v in DOORS.values() for r in v.skips) == sorted(probed_rules())
+
+
+@pytest.mark.parametrize("name", DOORS)
+def test_a_door_variant_lets_its_forgeries_in_and_no_other(name: str) -> None:
+    deviant = VariantService(variant(name), [INSTANCE])
+    reference = ReferenceService([INSTANCE])
+    (skipped,) = deviant.variant.skips
+    for forgery in forgeries():
+        let_in, refused = knock(deviant, forgery), knock(reference, forgery)
+        assert 400 <= refused.status < 500 and code_of(refused) != "DryRunOperation"
+        if forgery.rule == skipped:
+            assert outcome(let_in) == (412, "DryRunOperation"), forgery.kind
+        else:
+            assert outcome(let_in) == outcome(refused), forgery.kind
+    signed = outcome(knock(deviant, None)), outcome(knock(reference, None))
+    assert signed == ((412, "DryRunOperation"),) * 2
 
 
 # --- the README ----------------------------------------------------------------------------------
@@ -604,6 +653,7 @@ if __name__ == "__main__":
 # --- every variant is tested, and answers an ordinary request as the reference does -------------
 
 DEDICATED = {
+    **dict.fromkeys(DOORS, test_a_door_variant_lets_its_forgeries_in_and_no_other),
     "instance-id-any-length": test_an_instance_id_of_another_length_is_looked_up,
     "dry-run-before-validation": test_dry_run_before_validation_answers_dry_run_operation,
     "content-type-parameters": test_content_types_keep_the_xml_media_type_with_parameters,
