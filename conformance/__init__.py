@@ -22,9 +22,12 @@ from ._options import Options
 from ._reference import Answer, ReferenceService, Running, serve
 from ._report import (
     BaselineError,
+    Cause,
     Conformance,
     CreateImageWarning,
     Verdict,
+    cause_lines,
+    causes,
     finding_lines,
     json_report,
     junit_xml,
@@ -43,11 +46,12 @@ from ._results import (
     RunResult,
     RunStarted,
     Target,
+    counted,
 )
 from ._runner import run
 from ._runtime import describe_internal_error
 from ._signing import FIXED_CREDENTIALS
-from ._targets import EMBEDDED_KINDS, TargetError, check_target
+from ._targets import EMBEDDED_KINDS, TargetError, check_target, probe
 from ._transport import CREDENTIALS_CHOICES, NoCredentials
 from ._variants import VARIANTS, Variant, catches_label, variant
 
@@ -61,6 +65,7 @@ __all__ = [
     "Answer",
     "BaselineError",
     "CategoryFinished",
+    "Cause",
     "Child",
     "ChildError",
     "CleanedUp",
@@ -85,13 +90,17 @@ __all__ = [
     "Verdict",
     "catches_label",
     "category_names",
+    "cause_lines",
+    "causes",
     "check_target",
     "checks_for",
+    "counted",
     "describe_internal_error",
     "finding_lines",
     "json_report",
     "junit_xml",
     "load_baseline",
+    "probe",
     "run",
     "serve",
     "variant",

@@ -32,6 +32,7 @@ from createimage_contract.strategies import Example
 from . import _xml
 from ._deviation import Deviation as Deviation  # what every check raises, named here too
 from ._images import Describe, DescribedImage, image_tags
+from ._results import counted
 from ._transport import Response, Sent
 
 XML_MEDIA_TYPES = ("text/xml", "application/xml")
@@ -104,7 +105,8 @@ def response(x: Exchange) -> None:
     if x.response.error:
         raise Deviation(f"no answer: {x.response.error}")
     if x.response.throttled:
-        raise Deviation(f"still throttled after {x.response.retries} retries ({x.response.status})")
+        retries = counted(x.response.retries, "retry", "retries")
+        raise Deviation(f"still throttled after {retries} ({x.response.status})")
     length = x.response.headers.get("content-length")
     if length is not None and not length.strip().isdigit():
         raise Deviation(f"Content-Length {length[:40]!r} is not a number of bytes")
@@ -227,8 +229,8 @@ def describe_images(x: Exchange) -> None:
     wanted = _wanted(x.example)
     listed = [image for image in images if image.image_id == created]
     if len(listed) != len(images):
-        others = len(images) - len(listed)
-        raise Deviation(f"DescribeImages ImageId.1={created} listed {others} other images too")
+        others = counted(len(images) - len(listed), "other image")
+        raise Deviation(f"DescribeImages ImageId.1={created} listed {others} too")
     if not listed:
         raise Deviation(f"DescribeImages does not list the image {created} that was created")
     image = listed[0]

@@ -71,6 +71,7 @@ from ._runtime import (
 from ._transport import Pending, Transport, is_loopback
 
 DUPLICATE = "name.duplicate"
+UNKNOWN_INSTANCE = "InvalidInstanceID.NotFound"
 SILENT_LIMIT = 10
 """Requests in a row without an answer after which the run stops: the target is gone."""
 _ANY_INSTANCE = "i-00000000"
@@ -167,7 +168,14 @@ class Engine:
             if not is_loopback(self.target.endpoint) and session.created:
                 self._clean_up(session)
                 result = self.result
-                self._emit(CleanedUp(tuple(result.deregistered), dict(result.left_behind)))
+                self._emit(
+                    CleanedUp(
+                        tuple(result.deregistered),
+                        dict(result.left_behind),
+                        tuple(result.deleted_snapshots),
+                    )
+                )
+            self._hint(session)
             self.result.requests += self.images.requests
             self.result.internal_error = session.internal_error
             self.result.duration_s = time.perf_counter() - started
@@ -213,11 +221,25 @@ class Engine:
                 session.stop_on(error)
                 self.result.left_behind[image_id] = f"internal error: {internal_error_line(error)}"
                 continue
-            for resource_id, why_not in removed.items():
+            if removed.image is None:
+                self.result.deregistered.append(image_id)
+            else:
+                self.result.left_behind[image_id] = removed.image
+            for snapshot_id, why_not in removed.snapshots.items():
                 if why_not is None:
-                    self.result.deregistered.append(resource_id)
+                    self.result.deleted_snapshots.append(snapshot_id)
                 else:
-                    self.result.left_behind[resource_id] = why_not
+                    self.result.left_behind[snapshot_id] = why_not
+
+    def _hint(self, session: _Session) -> None:
+        """The commonest mistake: an instance the target does not hold. Every valid request
+        then gets the same error, and every rule that needs a known instance fails with it."""
+        valid, unknown = session.valid_answers, session.unknown_instance_answers
+        if valid and unknown == valid:
+            self.result.hints.append(
+                f"every valid request ({valid}) was answered {UNKNOWN_INSTANCE}: the target "
+                f"does not hold {self.target.instance_id}, so --instance-id is probably wrong"
+            )
 
     def _emit(self, event: Event) -> None:
         for listener in self.listeners:
@@ -260,6 +282,10 @@ class _Session:
         self.internal_error: str | None = None
         """The first bug of ours, as one line: nothing more is sent."""
         self.result = RunResult(target, options.seed)
+        self.valid_answers = 0
+        """Answers to valid requests (DryRun or not, probes aside), over the run."""
+        self.unknown_instance_answers = 0
+        """Those of them that said the instance is unknown."""
 
     @property
     def stopped(self) -> bool:
@@ -416,6 +442,9 @@ class _Session:
         image_id = _xml.path_text(exchange.root, "imageId") if response.status == 200 else None
         if image_id:
             self.created[image_id] = None
+        if example.expect.rule in (None, DRY_RUN) and response.status is not None:
+            self.valid_answers += 1
+            self.unknown_instance_answers += _xml.error_code(exchange.root) == UNKNOWN_INSTANCE
         return exchange
 
     def _judge(self, category: Category, exchange: Exchange) -> list[_CheckFailure]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -19,6 +19,7 @@ from createimage_contract.schema import protocol_parameters, responses
 
 from . import _xml
 from ._deviation import Deviation
+from ._results import counted
 
 if TYPE_CHECKING:
     from ._transport import Response, Transport
@@ -85,6 +86,16 @@ class _Describes:
     """Why its answers cannot be trusted, when a filter was ignored."""
 
 
+@dataclass(frozen=True)
+class Removal:
+    """What removing one image did: for the image and each of its snapshots, ``None`` when it
+    was removed, else why it was not."""
+
+    image_id: str
+    image: str | None
+    snapshots: dict[str, str | None] = field(default_factory=dict)
+
+
 class TargetImages:
     """The images of one target, through its DescribeImages, DeregisterImage and
     DeleteSnapshot; ``requests`` counts what it sent."""
@@ -113,15 +124,15 @@ class TargetImages:
         except Deviation as problem:
             raise Deviation(f"DescribeImages did not answer with images: {problem}") from None
 
-    def remove(self, image_id: str) -> dict[str, str | None]:
-        """Deregister ``image_id``, then delete the snapshots DescribeImages said it had: each
-        resource tried, with ``None`` when it was removed, else why it was not."""
+    def remove(self, image_id: str) -> Removal:
+        """Deregister ``image_id``, then delete the snapshots DescribeImages said it had."""
         snapshots = self._snapshots_of(image_id)
-        removed = {image_id: self._remove("DeregisterImage", "ImageId", image_id)}
-        if removed[image_id] is None:
+        removal = Removal(image_id, self._remove("DeregisterImage", "ImageId", image_id))
+        if removal.image is None:
             for snapshot_id in snapshots:
-                removed[snapshot_id] = self._remove("DeleteSnapshot", "SnapshotId", snapshot_id)
-        return removed
+                why_not = self._remove("DeleteSnapshot", "SnapshotId", snapshot_id)
+                removal.snapshots[snapshot_id] = why_not
+        return removal
 
     def _answers_describe(self) -> _Describes:
         """Asked once per run."""
@@ -142,9 +153,8 @@ class TargetImages:
             return _Describes(answers=False)
         if not listed:
             return _Describes(answers=True)
-        return _Describes(
-            True, f"DescribeImages ignores its filters: name={probe} listed {len(listed)} images"
-        )
+        images = counted(len(listed), "image")
+        return _Describes(True, f"DescribeImages ignores its filters: name={probe} listed {images}")
 
     def _snapshots_of(self, image_id: str) -> list[str]:
         response = self._send("DescribeImages", [("ImageId.1", image_id)])

@@ -9,11 +9,19 @@ be told to answer an error of the test's choosing next (to test a client's error
 
 botocore clients pick the handler up when they are created: create them while the mock is
 active (in the test, or in a fixture that uses the mock).
+
+While a mock is active the environment holds fake AWS credentials, as moto's ``mock_aws``
+does: botocore signs a request before it emits ``before-send``, so without them a test fails
+with ``NoCredentialsError`` wherever none are configured (a CI job); and a request the mock
+lets through is not signed with the user's keys. The environment is put back as it was when
+the last active mock stops.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -112,13 +120,12 @@ class CreateImageMock:
             for method in (responses.POST, responses.GET):
                 self._responses.add_callback(method, pattern, callback=self._from_requests)
         self._responses.add_passthru(re.compile(".*"))  # only EC2 is the mock's business
-        _ACTIVE.append(self)
+        _activate(self)
         _install_botocore_handler()
         return self
 
     def stop(self) -> None:
-        if self in _ACTIVE:
-            _ACTIVE.remove(self)
+        _deactivate(self)
         if self._responses is not None:
             self._responses.stop()
             self._responses.reset()
@@ -187,10 +194,70 @@ def _violations(method: str, url: str, headers: dict[str, str], form: str) -> li
         return []
 
 
-# --- botocore ----------------------------------------------------------------------------------
+# --- the active mocks --------------------------------------------------------------------------
 
 _ACTIVE: list[CreateImageMock] = []
 _INSTALLED = threading.Lock()
+
+
+# --- the environment while a mock is active ----------------------------------------------------
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "AKIDCREATEIMAGEMOCK",
+    "AWS_SECRET_ACCESS_KEY": "createimage-mock-secret",
+    # A real session token must neither sign with the fake key nor land in ``Call.headers``.
+    "AWS_SESSION_TOKEN": None,
+    "AWS_SECURITY_TOKEN": None,
+}
+"""The environment while a mock is active (``None``: unset). No region: which one a client
+uses is the code under test's choice, and the mock answers EC2 in every region."""
+_SAVED: list[tuple[dict[str, str | None], object]] = []
+"""While a mock is active: the variables, and boto3's default session, as they were before."""
+
+
+def _activate(mock: CreateImageMock) -> None:
+    with _INSTALLED:
+        if not _ACTIVE:
+            environment = _environment_swapped(FAKE_CREDENTIALS)
+            _SAVED.append((environment, _boto3_session_swapped(None)))
+        _ACTIVE.append(mock)
+
+
+def _deactivate(mock: CreateImageMock) -> None:
+    with _INSTALLED:
+        if mock not in _ACTIVE:
+            return
+        _ACTIVE.remove(mock)
+        if not _ACTIVE and _SAVED:
+            environment, session = _SAVED.pop()
+            _environment_swapped(environment)
+            _boto3_session_swapped(session)
+
+
+def _environment_swapped(values: dict[str, str | None]) -> dict[str, str | None]:
+    """Set (or with ``None`` unset) these variables; what they were before."""
+    before = {name: os.environ.get(name) for name in values}
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    return before
+
+
+def _boto3_session_swapped(session: object) -> object:
+    """boto3 keeps the session behind ``boto3.client(...)`` for the process, and the session
+    its credentials: one made before the mock knows neither its handler nor the fake keys,
+    and one made while it was active keeps the fake keys. moto swaps it too."""
+    boto3: Any = sys.modules.get("boto3")  # not imported yet: there is no session to keep
+    if boto3 is None:
+        return None
+    before: object = boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = session
+    return before
+
+
+# --- botocore's handler ------------------------------------------------------------------------
 
 
 class _Raw:

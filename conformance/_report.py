@@ -4,6 +4,7 @@ finding as people read it, and reports for programs (JSON) and CI dashboards (JU
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
@@ -15,7 +16,7 @@ from lxml import etree
 from createimage_contract.schema import CurlAuth, Error, curl_command
 
 from ._probes import forgery
-from ._results import Finding, Key, RunResult
+from ._results import Finding, Key, RunResult, counted
 from ._xml import xml_safe
 
 TOOL = "createimage-contract"
@@ -118,6 +119,71 @@ def finding_lines(finding: Finding, result: RunResult, rerun: str) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class Cause:
+    """Findings that got one and the same answer, so one cause: a 500 HTML page fails the
+    status, content-type and xml checks of every rule whose requests meet it. People read it
+    once, with the checks and rules it fails; the reports still count each check x rule."""
+
+    findings: tuple[Finding, ...]
+
+    @property
+    def shown(self) -> Finding:
+        """The finding with the shortest request: the one to reproduce."""
+        return min(self.findings, key=lambda f: len(f.sent.body))
+
+    @property
+    def severity(self) -> str:
+        return "error" if any(f.severity == "error" for f in self.findings) else "warning"
+
+    @property
+    def checks(self) -> list[str]:
+        return list(dict.fromkeys(f.check for f in self.findings))
+
+    @property
+    def rules(self) -> list[str]:
+        return list(dict.fromkeys(f.rule for f in self.findings))
+
+
+def causes(findings: Iterable[Finding]) -> list[Cause]:
+    """``findings`` grouped by the answer they got (its status, or why there was none, its
+    content type and its body), in the order of each group's first finding."""
+    groups: dict[tuple[object, ...], list[Finding]] = {}
+    for finding in findings:
+        answer = finding.response
+        key = (answer.status, answer.error, answer.content_type, answer.body)
+        groups.setdefault(key, []).append(finding)
+    return [Cause(tuple(group)) for group in groups.values()]
+
+
+def cause_lines(cause: Cause, result: RunResult, rerun: str) -> list[str]:
+    """A cause as ``finding_lines`` shows one finding; for several, a heading that names its
+    checks and rules (``ERROR: status, xml x 3 rules``), what each check found (for one rule,
+    when the others got the same message with their own rule in it), and the shortest request
+    of them with its answer."""
+    if len(cause.findings) == 1:
+        return finding_lines(cause.findings[0], result, rerun)
+    shown, rules = cause.shown, cause.rules
+    where = rules[0] if len(rules) == 1 else counted(len(rules), "rule")
+    lines = [f"{cause.severity.upper()}: {', '.join(cause.checks)} x {where} (one answer)"]
+    if len(rules) > 1:
+        lines.append(f"  rules:     {', '.join(rules)}")
+    for check in cause.checks:
+        lines.append(f"  {check}: {_check_message(cause, check, shown.rule)}")
+    return lines + finding_lines(shown, result, rerun)[2:]
+
+
+def _check_message(cause: Cause, check: str, rule: str) -> str:
+    """What ``check`` found, as it found it for ``rule`` (or its first rule); the messages of
+    the other rules differ by the rule they name, no more: the answer is the same."""
+    found = [f for f in cause.findings if f.check == check]
+    first = next((f for f in found if f.rule == rule), found[0])
+    others = len({f.message for f in found}) - 1
+    if not others:
+        return first.message
+    return f"{first.message}; alike for {counted(len(found) - 1, 'other rule')}"
+
+
 def reproduce(finding: Finding, result: RunResult) -> str:
     """A curl command that sends the request again; a probe's forged as it was."""
     target, sent = result.target, finding.sent
@@ -161,6 +227,7 @@ def json_report(result: RunResult, verdict: Verdict) -> dict[str, Any]:
             for f in [*verdict.new, *verdict.known]
         ],
         "fixed": [{"check": check, "rule": rule} for check, rule in verdict.fixed],
+        "hints": result.hints,
         "notes": result.notes,
         "internal_error": result.internal_error,
         "coverage": {
@@ -178,9 +245,12 @@ def json_report(result: RunResult, verdict: Verdict) -> dict[str, Any]:
                 for near_miss, sent in result.coverage.items()
             ],
         },
+        # Counts: on loopback a run creates hundreds of images that die with the target.
+        # Only what could not be removed is listed, since only that is left to do something about.
         "images": {
-            "created": result.created,
-            "deregistered": result.deregistered,
+            "created": len(result.created),
+            "deregistered": len(result.deregistered),
+            "snapshots_deleted": len(result.deleted_snapshots),
             "left_behind": result.left_behind,
         },
         "summary": {
@@ -233,7 +303,8 @@ def junit_xml(result: RunResult, verdict: Verdict) -> bytes:
 
 @dataclass(frozen=True)
 class Conformance:
-    """The conformance run of a pytest session, as the suite's items read it."""
+    """The conformance run of a pytest session, from which the plugin makes each suite item's
+    verdict."""
 
     result: RunResult
     known: frozenset[Key]

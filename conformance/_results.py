@@ -22,6 +22,11 @@ Key = tuple[str, str]
 NOTHING_SENT = "the run sent no CreateImage request, so it checked nothing"
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 rule``, ``2 rules``: a count and its noun, singular for one."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 @dataclass(frozen=True)
 class Target:
     """What a run is made against."""
@@ -71,9 +76,15 @@ class RunResult:
     created: list[str] = field(default_factory=list)
     """Every image id the target answered with, in order (a faulty service creates too)."""
     deregistered: list[str] = field(default_factory=list)
-    """Images deregistered and their snapshots deleted, off loopback, at the end."""
+    """Images deregistered, off loopback, at the end."""
+    deleted_snapshots: list[str] = field(default_factory=list)
+    """The snapshots of those images, deleted after them (counted apart: an image may have
+    several, or none)."""
     left_behind: dict[str, str] = field(default_factory=dict)
     """Images (and snapshots) the run could not remove, and why."""
+    hints: list[str] = field(default_factory=list)
+    """What the findings suggest about how the run was made, rather than about the target (an
+    instance the target does not hold): shown before them."""
     signed_with_token: bool = False
     """The requests carried a session token (the curl reproductions need it too)."""
     internal_error: str | None = None
@@ -156,10 +167,12 @@ class CategoryFinished:
 
 @dataclass(frozen=True)
 class CleanedUp:
-    """Off loopback: the images the run deregistered, and those it could not (and why)."""
+    """Off loopback: the images the run deregistered, the snapshots it deleted, and what it
+    could not remove (and why)."""
 
     deregistered: tuple[str, ...]
     left_behind: dict[str, str]
+    deleted_snapshots: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Every answer is untrusted. The parser loads no DTD, expands no entity, touches no network and
 refuses huge trees; a document that declares a DOCTYPE is not parsed at all, because the only
-reason to send one to a client is to make it do something it should not.
+reason to send one to a client is to make it do something it should not. An HTML page (a
+server's error page, with its ``<!DOCTYPE html>``) is not parsed either, and is named as what it
+is: called a DTD, it would read like an attack.
 """
 
 from __future__ import annotations
@@ -31,9 +33,18 @@ class XmlProblem(Deviation):
 
 _WIDE_ENCODINGS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 _DTD = "declares a DOCTYPE (a DTD); not followed"
+_HTML = "is an HTML page, not XML"
+# An HTML document type, alone: no internal subset, which would make it a DTD like any other.
+_HTML_DOCTYPE = re.compile(
+    rb"""\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<!DOCTYPE\s+html"""
+    rb"""(?:\s+(?:PUBLIC|SYSTEM)(?:\s*(?:"[^"]*"|'[^']*')){1,2})?\s*>""",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def parse(body: bytes) -> Element:
+    if _HTML_DOCTYPE.match(body):
+        raise XmlProblem(_HTML)
     if _declares_doctype(body):
         raise XmlProblem(_DTD)
     try:

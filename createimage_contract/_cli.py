@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from . import __version__, _generate, _lint, _run, _selftest
-from ._console import Parser
+from ._console import NORMAL, QUIET, VERBOSE, Parser
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,12 +19,37 @@ def _parser() -> argparse.ArgumentParser:
         prog="createimage-contract",
         description="Check that anything speaking the EC2 CreateImage API speaks it correctly.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
     for module in (_lint, _generate, _run, _selftest):
         module.register(commands)
+    for command in commands.choices.values():
+        _add_verbosity(command)
     return parser
+
+
+def _add_verbosity(command: argparse.ArgumentParser) -> None:
+    """``-q`` and ``-v`` on every command, after its own options (as ruff and pytest have
+    them): ``args.verbosity`` is -1, 0 or 1."""
+    group = command.add_argument_group("output").add_mutually_exclusive_group()
+    group.add_argument(
+        "-q",
+        "--quiet",
+        dest="verbosity",
+        action="store_const",
+        const=QUIET,
+        default=NORMAL,
+        help="print less: what was found, and the verdict",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        dest="verbosity",
+        action="store_const",
+        const=VERBOSE,
+        help="print more: every step",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

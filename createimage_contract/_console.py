@@ -117,6 +117,9 @@ def _names_any(given: str, choices: Sequence[str], globs: bool) -> bool:
     return any(fnmatch.fnmatchcase(choice, given) for choice in choices)
 
 
+QUIET, NORMAL, VERBOSE = -1, 0, 1
+"""``args.verbosity``, as ``-q`` and ``-v`` set it on every command."""
+
 EXIT_OK = 0
 EXIT_FOUND = 1
 """Something was found: an invalid input, a deviation."""

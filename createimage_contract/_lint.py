@@ -1,4 +1,5 @@
-"""``createimage-contract lint``: validate request files and report, as text or JSON."""
+"""``createimage-contract lint``: validate request files and report, as text, JSON, GitHub
+workflow commands or SARIF."""
 
 from __future__ import annotations
 
@@ -9,17 +10,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from . import _inputs
-from ._console import EXIT_FOUND, EXIT_OK, EXIT_USAGE, Style, error, write_out
+from . import _inputs, _lint_formats
+from ._console import EXIT_FOUND, EXIT_OK, EXIT_USAGE, QUIET, VERBOSE, Style, error, write_out
 from .schema import INPUT_FORMS, FormatError, InputForm, Violation, is_valid, validate
 
 LINT_EPILOG = """\
+inputs: a FILE may be a directory, searched with its subdirectories (not hidden ones) for
+*.json and *.form files, in sorted order. With no FILE, piped standard input is read; empty
+standard input is no input, an error (exit 2).
+
 input forms (--input auto: a .json file, or text starting with { [ or ", is JSON; a JSON
 object with url/method/headers/body fields is an HTTP request, any other JSON is parameters;
 anything else is a form body):
   json   boto3-style parameters, as `aws ec2 create-image --cli-input-json` takes them
   form   an EC2 Query form body as sent on the wire (Action=CreateImage&Version=...)
   http   {"url", "method", "headers", "body"} as a workflow engine's HTTP task holds it
+
+report formats (--format):
+  text    FILE:PATH: SEVERITY CODE rule-id message, one line per violation, then a summary;
+          -q: the violation lines only; -v: also a line for each valid input
+  json    an array with one object per input
+  github  GitHub Actions workflow commands: an annotation per violation, on its line
+  sarif   SARIF 2.1.0, for code-scanning dashboards
 
 exit codes:
   0  every input is valid (warnings allowed)
@@ -29,7 +41,8 @@ exit codes:
 examples:
   createimage-contract lint request.json
   aws ec2 create-image --generate-cli-skeleton | createimage-contract lint -
-  createimage-contract lint --format json examples/valid/* examples/invalid/*
+  createimage-contract lint --format json examples/valid examples/invalid
+  createimage-contract lint --format github requests/
 """
 
 
@@ -43,12 +56,20 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     lint.add_argument(
-        "files", nargs="*", metavar="FILE", help="request files; - reads standard input"
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="request files or directories; - reads standard input",
     )
     lint.add_argument(
         "--input", choices=INPUT_FORMS, default="auto", help="how to read the inputs (auto)"
     )
-    lint.add_argument("--format", choices=("text", "json"), default="text", help="report format")
+    lint.add_argument(
+        "--format",
+        choices=("text", "json", "github", "sarif"),
+        default="text",
+        help="report format (text)",
+    )
     lint.add_argument(
         "--color", choices=("auto", "always", "never"), default="auto", help="colour the text"
     )
@@ -57,20 +78,31 @@ def register(commands: Any) -> None:
 
 def command(args: argparse.Namespace) -> int:
     files: list[str] = args.files
-    if not files:
-        if sys.stdin.isatty():
-            return error("lint", "no input; give FILE ... or - for stdin")
-        files = ["-"]
-    results = [lint_one(source, args.input) for source in files]
+    if not files and sys.stdin.isatty():
+        return error("lint", "no input; give FILE ... or - for stdin")
+    sources = _inputs.expand(files) if files else [_inputs.STDIN]
+    results = [lint_one(source, args.input) for source in sources]
+    if not files and results[0].no_input:
+        # Nothing given and nothing piped (an empty $FILES in CI): linting nothing is no pass.
+        return error("lint", "no input: no FILE given and standard input is empty")
     for result in results:
         if result.error:
             error("lint", result.error)
+    code = exit_code(results)
+    write_out(lambda: _write(args, results, code))
+    return code
+
+
+def _write(args: argparse.Namespace, results: list[Result], code: int) -> None:
     if args.format == "json":
-        write_out(lambda: write_json(results, sys.stdout))
+        write_json(results, sys.stdout)
+    elif args.format == "github":
+        _lint_formats.write_github(results, sys.stdout)
+    elif args.format == "sarif":
+        _lint_formats.write_sarif(results, sys.stdout, code)
     else:
         style = Style.for_stream(sys.stdout, args.color)
-        write_out(lambda: write_text(results, sys.stdout, style))
-    return exit_code(results)
+        write_text(results, sys.stdout, style, args.verbosity)
 
 
 @dataclass(frozen=True)
@@ -80,6 +112,10 @@ class Result:
     source: str
     violations: list[Violation] = field(default_factory=list)
     error: str | None = None
+    read: _inputs.Input | None = None
+    """The input as read, for the reports that give line numbers."""
+    no_input: bool = False
+    """Standard input was empty: nothing was piped in."""
 
     @property
     def valid(self) -> bool:
@@ -98,16 +134,15 @@ class Result:
 
 def lint_one(source: str, form: InputForm) -> Result:
     """Read and validate one input; a read or parse problem is the result's ``error``."""
+    name = "<stdin>" if source == _inputs.STDIN else source
     try:
-        request = _inputs.read(source, form)
-        return Result(request.source, validate(request.request, input=request.form))
+        read = _inputs.read(source, form)
+        return Result(read.source, validate(read.request, input=read.form), read=read)
     except _inputs.InputError as error:
-        return Result(source, error=str(error))
+        return Result(name, error=str(error), no_input=isinstance(error, _inputs.NoInput))
     except FormatError as error:
-        name = "<stdin>" if source == _inputs.STDIN else source
         return Result(name, error=f"{name}: {error}")
     except RecursionError:  # parameters nested deeper than the validator descends
-        name = "<stdin>" if source == _inputs.STDIN else source
         return Result(name, error=f"{name}: nested too deeply to be a request")
 
 
@@ -124,15 +159,25 @@ def write_json(results: list[Result], out: TextIO) -> None:
     out.write("\n")
 
 
-def write_text(results: list[Result], out: TextIO, style: Style) -> None:
-    """One line per violation, ``FILE:PATH: CODE rule-id message``, then a summary."""
+def write_text(results: list[Result], out: TextIO, style: Style, verbosity: int = 0) -> None:
+    """One line per violation, ``FILE:PATH: SEVERITY CODE rule-id message``, then a summary
+    (not when quiet); verbose, also a line for each valid input."""
     for result in results:
         for v in result.violations:
+            # The severity in words: in a CI log, colour is lost and both would look alike.
             colour = style.red if v.severity == "error" else style.yellow
-            code = colour(v.code or "4xx")
+            said = colour(f"{v.severity} {v.code or '4xx'}")
             rule = style.dim(v.rule)
-            out.write(f"{style.bold(result.source)}:{v.path}: {code} {rule} {v.message}\n")
-    out.write(_summary(results, style) + "\n")
+            out.write(f"{style.bold(result.source)}:{v.path}: {said} {rule} {v.message}\n")
+        if verbosity >= VERBOSE and result.valid:
+            out.write(f"{style.bold(result.source)}: {style.green(_valid(result))}\n")
+    if verbosity > QUIET:
+        out.write(_summary(results, style) + "\n")
+
+
+def _valid(result: Result) -> str:
+    warnings = len(result.violations)
+    return f"valid, {_plural(warnings, 'warning')}" if warnings else "valid"
 
 
 def _summary(results: list[Result], style: Style) -> str:

@@ -9,28 +9,29 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._config import SETTINGS, Config, ConfigError, load_config
 from ._console import (
     EXIT_FOUND,
     EXIT_OK,
     EXIT_USAGE,
     SEED,
+    VERBOSE,
     Parser,
     Style,
     error,
-    id_list,
     new_seed,
     whole_number,
     write_out,
 )
+from ._values import check_ids, credentials, max_examples, rule_ids
 from .schema import validate
 
 if TYPE_CHECKING:
-    from .conformance import RunResult, Verdict
+    from .conformance import Options, RunResult, Verdict
 
 RUN_EPILOG = """\
 targets:
@@ -62,11 +63,28 @@ exit codes:
      unreachable endpoint, ...); it sent no CreateImage request at all; or an internal
      error (a bug in createimage-contract, not a finding) stopped it, reports still written
 
+output: a line per rule as it completes (on a terminal, one line rewritten in place), each new
+finding (those that got one and the same answer shown once, with the checks and rules they
+fail), a table per rule, the notes, the files written, and the totals. -q prints only the
+findings, hints and the totals; -v a line per rule on a terminal too, the run's options, and
+every near miss with how often it was sent (as --stats).
+
+settings: the nearest pyproject.toml (from the working folder up) may hold defaults for
+--endpoint, --instance-id, --region, --baseline, --max-examples and --checks, under
+[tool.createimage-contract], keyed by the options' names without the dashes:
+  [tool.createimage-contract]
+  endpoint = "http://127.0.0.1:8080/"
+  instance-id = "i-0123456789abcdef0"
+  checks = ["status", "error-code"]
+  baseline = "known-deviations.json"   # relative to the pyproject.toml
+Options given on the command line win (--target also wins over endpoint); the run says which
+settings it took from the file.
+
 examples:
   createimage-contract run
   createimage-contract run --target moto --report-json moto.json
   createimage-contract run --rules 'auth.*,header.*'
-  createimage-contract run --endpoint http://localhost:4566/ --instance-id i-0abc12345 \\
+  createimage-contract run --endpoint http://localhost:4566/ --instance-id i-0123456789abcdef0 \\
       --baseline known.json --junit-xml conformance.xml
 """
 SERVE_EPILOG = """\
@@ -112,14 +130,14 @@ def register(commands: Any) -> None:
         "--credentials",
         "what requests are signed with: fixed (the test credentials), env (AWS_* "
         "variables), auto (fixed on loopback, env elsewhere) ({default})",
-        type=_credentials_choice,
+        type=credentials,
         metavar="WHICH",
     )
     defaulted(
         run,
         "--max-examples",
         "examples per rule ({default})",
-        type=whole_number(1, 10_000),
+        type=max_examples,
         metavar="N",
     )
     run.add_argument(
@@ -127,13 +145,13 @@ def register(commands: Any) -> None:
     )
     run.add_argument(
         "--rules",
-        type=_rule_ids,
+        type=rule_ids,
         metavar="IDS",
         help="only these rules (or valid, dry-run), comma-separated; globs: 'auth.*'",
     )
     run.add_argument(
         "--exclude-rules",
-        type=_rule_ids,
+        type=rule_ids,
         default=(),
         metavar="IDS",
         help="not these rules, even if --rules names them; globs too",
@@ -216,38 +234,12 @@ def _complete_help(runner_defaults: RunnerDefaults, parser: Parser) -> None:
         parser.epilog = RUN_EPILOG.format(checks=listed, key=key, secret=secret)
 
 
-def _known_checks() -> Sequence[str]:
-    from .conformance import CHECK_IDS
-
-    return CHECK_IDS
-
-
-def _known_rules() -> Sequence[str]:
-    from .conformance import category_names
-
-    return category_names()
-
-
 def _target_kind(text: str) -> str:
     from .conformance import EMBEDDED_KINDS
 
     if text not in EMBEDDED_KINDS:
         raise argparse.ArgumentTypeError(
             f"invalid choice: {text!r} (choose from {', '.join(EMBEDDED_KINDS)})"
-        )
-    return text
-
-
-check_ids = id_list("check", _known_checks)
-_rule_ids = id_list("rule", _known_rules, globs=True)
-
-
-def _credentials_choice(text: str) -> str:
-    from .conformance import CREDENTIALS_CHOICES
-
-    if text not in CREDENTIALS_CHOICES:
-        raise argparse.ArgumentTypeError(
-            f"invalid choice: {text!r} (choose from {', '.join(CREDENTIALS_CHOICES)})"
         )
     return text
 
@@ -286,7 +278,6 @@ def _command(args: argparse.Namespace) -> int:
         BaselineError,
         InternalError,
         NoCredentials,
-        Options,
         TargetError,
         Verdict,
         category_names,
@@ -295,6 +286,10 @@ def _command(args: argparse.Namespace) -> int:
         run,
     )
 
+    try:
+        settings = _settings(args, load_config())
+    except ConfigError as problem:
+        return error("run", str(problem))
     if args.instance_id is not None and validate({"InstanceId": args.instance_id, "Name": "probe"}):
         return error("run", f"--instance-id {args.instance_id!r} is not a well-formed instance id")
     try:
@@ -305,11 +300,67 @@ def _command(args: argparse.Namespace) -> int:
     checks = tuple(c for c in (args.checks or CHECK_IDS) if c not in args.exclude_checks)
     if not checks:
         return error("run", "no check is left to run after --exclude-checks")
+    unwritable = _unwritable(args)
+    if unwritable is not None:
+        return error("run", unwritable)
+    options = _options(args, checks)
+    if not any(options.selects(name) for name in category_names()):
+        return error("run", "no rule is left to run after --exclude-rules")
+    if args.verbosity == VERBOSE:
+        settings.append(_options_line(options))
+    style = Style.for_stream(sys.stdout, args.color)
+    console = RunConsole(
+        sys.stdout, style, sys.stdout.isatty(), args.stats, args.verbosity, settings
+    )
+    where = _given(endpoint=args.endpoint, target=args.target, instance_id=args.instance_id)
+    try:
+        result = run(**where, options=options, listeners=[console])
+    except (TargetError, NoCredentials) as problem:
+        return error("run", str(problem))
+    except InternalError as stopped:  # reported as the run's no verdict, after the reports
+        result = stopped.result
+    verdict = Verdict.of(result, baseline, args.strict)
+    written, not_written = _write_reports(args, result, verdict)
+    write_out(lambda: console.finish(result, verdict, written))
+    if verdict.no_verdict is not None:  # an internal error, or nothing sent: reports first
+        print(f"createimage-contract run: {verdict.no_verdict}", file=sys.stderr)
+    if not_written is not None:
+        return error("run", not_written)
+    if verdict.no_verdict is not None:
+        return EXIT_USAGE
+    return EXIT_FOUND if verdict.failed else EXIT_OK
+
+
+def _settings(args: argparse.Namespace, config: Config) -> list[str]:
+    """Fill in what the command line left out from ``[tool.createimage-contract]``; the line
+    that says which settings came from there (none when none did)."""
+    taken = []
+    for key in SETTINGS:
+        dest = key.replace("-", "_")
+        if key == "endpoint" and args.target is not None:
+            continue  # --target names the embedded target: the file's endpoint is not wanted
+        if getattr(args, dest) is None and config.get(key) is not None:
+            value = config.get(key)
+            setattr(args, dest, tuple(value) if key == "checks" else value)
+            taken.append(key)
+    if not taken:
+        return []
+    return [f"settings from {config.source}: {', '.join(taken)}"]
+
+
+def _unwritable(args: argparse.Namespace) -> str | None:
+    """Why a file asked for could not be written, before anything is sent."""
     for report in (args.report_json, args.junit_xml, args.write_baseline):
         if report is not None and (report.is_dir() or not report.parent.is_dir()):
             folder = report if report.is_dir() else report.parent
-            return error("run", f"cannot write {report}: {folder} is a folder or missing")
-    options = Options(
+            return f"cannot write {report}: {folder} is a folder or missing"
+    return None
+
+
+def _options(args: argparse.Namespace, checks: tuple[str, ...]) -> Options:
+    from .conformance import Options
+
+    return Options(
         **_given(
             max_examples=args.max_examples,
             seed=new_seed() if args.seed is None else args.seed,
@@ -324,44 +375,39 @@ def _command(args: argparse.Namespace) -> int:
             max_response_size=args.max_response_size,
         )
     )
-    if not any(options.selects(name) for name in category_names()):
-        return error("run", "no rule is left to run after --exclude-rules")
-    style = Style.for_stream(sys.stdout, args.color)
-    console = RunConsole(sys.stdout, style, progress=sys.stdout.isatty(), stats=args.stats)
-    where = _given(endpoint=args.endpoint, target=args.target, instance_id=args.instance_id)
-    try:
-        result = run(**where, options=options, listeners=[console])
-    except (TargetError, NoCredentials) as problem:
-        return error("run", str(problem))
-    except InternalError as stopped:  # reported as the run's no verdict, after the reports
-        result = stopped.result
-    verdict = Verdict.of(result, baseline, args.strict)
-    write_out(lambda: console.finish(result, verdict))
-    not_written = _write_reports(args, result, verdict)
-    if verdict.no_verdict is not None:  # an internal error, or nothing sent: reports first
-        print(f"createimage-contract run: {verdict.no_verdict}", file=sys.stderr)
-    if not_written is not None:
-        return error("run", not_written)
-    if verdict.no_verdict is not None:
-        return EXIT_USAGE
-    return EXIT_FOUND if verdict.failed else EXIT_OK
 
 
-def _write_reports(args: argparse.Namespace, result: RunResult, verdict: Verdict) -> str | None:
-    """Write the reports asked for; why one could not be written, if so."""
+def _options_line(options: Options) -> str:
+    """The run's options, for ``-v``: what a rerun needs to be the same run."""
+    return (
+        f"options: seed {options.seed}, max-examples {options.max_examples}, workers "
+        f"{options.workers}, timeout {options.timeout:g} s, region {options.region}, "
+        f"credentials {options.credentials}, checks {', '.join(options.checks)}"
+    )
+
+
+def _write_reports(
+    args: argparse.Namespace, result: RunResult, verdict: Verdict
+) -> tuple[list[tuple[Path, str]], str | None]:
+    """Write the reports asked for: those written, with what each is, and why one could not
+    be written, if so (the next ones are then not tried)."""
     from .conformance import json_report, junit_xml, write_baseline
 
+    written: list[tuple[Path, str]] = []
     try:
         if args.report_json:
             report = json_report(result, verdict)
             args.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+            written.append((args.report_json, "JSON report"))
         if args.junit_xml:
             args.junit_xml.write_bytes(junit_xml(result, verdict))
+            written.append((args.junit_xml, "JUnit XML"))
         if args.write_baseline:
             write_baseline(args.write_baseline, result)
+            written.append((args.write_baseline, "baseline"))
     except OSError as problem:
-        return f"cannot write {problem.filename}: {problem.strerror or problem}"
-    return None
+        return written, f"cannot write {problem.filename}: {problem.strerror or problem}"
+    return written, None
 
 
 def serve_command(args: argparse.Namespace) -> int:

@@ -26,7 +26,10 @@ from typing import TYPE_CHECKING, Any
 from ._console import (
     EXIT_FOUND,
     EXIT_OK,
+    NORMAL,
+    QUIET,
     SEED,
+    VERBOSE,
     Style,
     error,
     id_list,
@@ -34,7 +37,7 @@ from ._console import (
     whole_number,
     write_out,
 )
-from ._run import check_ids
+from ._values import check_ids
 
 if TYPE_CHECKING:
     from .conformance import Child
@@ -55,6 +58,10 @@ exit codes:
   1  a faulty variant was missed, or a conformant one was reported
   2  the selftest could not be made (bad options, a variant that did not start), one line
      on stderr
+
+output: a row per variant as its result comes, then what went wrong and a summary line. -q
+prints only what went wrong and the summary; -v lists every finding in the rows (not the first
+3).
 
 examples:
   createimage-contract selftest
@@ -231,9 +238,10 @@ def command(args: argparse.Namespace) -> int:
         return error("selftest", f"cannot write {report}: {folder} is a folder or missing")
     names = list(dict.fromkeys(args.variants or _variant_names()))  # each once, as given
     seed = new_seed() if args.seed is None else args.seed
-    table = Table(names, Style.for_stream(sys.stdout, args.color))
+    table = Table(names, Style.for_stream(sys.stdout, args.color), args.verbosity)
     started = time.perf_counter()
-    write_out(lambda: print(_header(names, seed, args.jobs), flush=True))
+    if args.verbosity != QUIET:
+        write_out(lambda: print(_header(names, seed, args.jobs), flush=True))
     write_out(table.head)
     results = []
     try:
@@ -243,13 +251,13 @@ def command(args: argparse.Namespace) -> int:
     except BrokenProcessPool as problem:  # a worker died: no verdict
         return error("selftest", f"a worker process stopped: {problem}")
     duration = time.perf_counter() - started
-    write_out(lambda: table.finish(results, duration))
     if report is not None:
         try:
             text = json.dumps(json_report(results, duration), indent=2) + "\n"
             report.write_text(text, encoding="utf-8")
         except OSError as problem:
             return error("selftest", f"cannot write {report}: {problem.strerror or problem}")
+    write_out(lambda: table.finish(results, duration, report))
     broken = [r for r in results if r.problem]
     if broken:
         return error(
@@ -259,23 +267,28 @@ def command(args: argparse.Namespace) -> int:
 
 
 def _header(names: Sequence[str], seed: int, jobs: int) -> str:
-    from .conformance import variant
+    from .conformance import counted, variant
 
     faulty = sum(variant(name).kind == "faulty" for name in names)
+    conformant = counted(len(names) - faulty, "conformant variant")
     return (
-        f"selftest: the default suite against {faulty} faulty and {len(names) - faulty} "
-        f"conformant variants of the reference (seed {seed}, {jobs} at a time)\n"
+        f"selftest: the default suite against {faulty} faulty and {conformant} of the "
+        f"reference (seed {seed}, {jobs} at a time)\n"
     )
 
 
 class Table:
-    """One row per variant, printed as its result comes; then what went wrong, and a summary."""
+    """One row per variant, printed as its result comes; then what went wrong, and a summary.
+    Quiet, no rows: only what went wrong and the summary."""
 
-    def __init__(self, names: Sequence[str], style: Style) -> None:
+    def __init__(self, names: Sequence[str], style: Style, verbosity: int = NORMAL) -> None:
         self.width = max(len(name) for name in names)
         self.style = style
+        self.verbosity = verbosity
 
     def head(self) -> None:
+        if self.verbosity == QUIET:
+            return
         print(
             self.style.bold(self._line("variant", "kind", f"{'verdict':<11}", "findings")),
             flush=True,
@@ -286,15 +299,19 @@ class Table:
         return f"{name:<{self.width}}  {kind:<10}  {verdict}  {findings}"
 
     def row(self, result: Result) -> None:
+        if self.verbosity == QUIET:
+            return
         painted = self.style.green if result.as_it_should else self.style.red
         verdict = painted(f"{_verdict(result):<11}")
-        print(self._line(result.name, result.kind, verdict, _compact(result)), flush=True)
+        shown = None if self.verbosity == VERBOSE else SHOWN_FINDINGS
+        findings = _compact(result, shown)
+        print(self._line(result.name, result.kind, verdict, findings), flush=True)
 
-    def finish(self, results: list[Result], duration: float) -> None:
+    def finish(self, results: list[Result], duration: float, report: Path | None = None) -> None:
         from .conformance import catches_label, variant
 
         problems = [r for r in results if not r.as_it_should]
-        if problems:
+        if problems and self.verbosity != QUIET:
             print()
         for result in problems:
             print(self.style.bold(f"{_verdict(result).lower()}: {result.name}"))
@@ -309,7 +326,10 @@ class Table:
             if result.problem:
                 print(f"  could not be checked: {result.problem}")
         summary = _summary(results, duration)
-        print()
+        if report is not None and self.verbosity != QUIET:
+            print(f"wrote {report} (JSON report)")
+        if self.verbosity != QUIET or problems:
+            print()
         painted = self.style.green if not problems else self.style.red
         print(painted(summary), flush=True)
 
@@ -322,8 +342,9 @@ def _verdict(result: Result) -> str:
     return "FALSE ALARM" if result.false_alarm else "ok"
 
 
-def _compact(result: Result) -> str:
-    """The findings as ``check x rule``, errors first, those that catch the variant first."""
+def _compact(result: Result, shown: int | None = SHOWN_FINDINGS) -> str:
+    """The findings as ``check x rule``, errors first, those that catch the variant first; the
+    first ``shown`` of them (all: ``None``), the rest counted."""
     ordered = sorted(
         result.findings,
         key=lambda f: (f.severity != "error", f.rule not in result.catches, f.check, f.rule),
@@ -331,9 +352,8 @@ def _compact(result: Result) -> str:
     labels = [f.label + (" (warning)" if f.severity != "error" else "") for f in ordered]
     if not labels:
         return "-"
-    shown = ", ".join(labels[:SHOWN_FINDINGS])
-    hidden = len(labels) - SHOWN_FINDINGS
-    return shown + (f" and {hidden} more" if hidden > 0 else "")
+    hidden = len(labels) - (len(labels) if shown is None else shown)
+    return ", ".join(labels[: len(labels) - hidden]) + (f" and {hidden} more" if hidden > 0 else "")
 
 
 def _summary(results: list[Result], duration: float) -> str:

@@ -163,27 +163,28 @@ _BOUNDS: dict[str, tuple[Predicate, Callable[[Any], Any], Callable[[Any, Any], b
         lambda v: type(v) is str,
         len,
         operator.ge,
-        "has {n} characters, fewer than {limit}",
+        "has {n} character{s}, fewer than {limit}",
     ),
     "maxLength": (
         lambda v: type(v) is str,
         len,
         operator.le,
-        "has {n} characters, more than {limit}",
+        "has {n} character{s}, more than {limit}",
     ),
     "minimum": (_is_number, lambda v: v, operator.ge, "is {n}, less than {limit}"),
     "maximum": (_is_number, lambda v: v, operator.le, "is {n}, more than {limit}"),
-    "maxItems": (lambda v: type(v) is list, len, operator.le, "has {n} items, more than {limit}"),
+    "maxItems": (lambda v: type(v) is list, len, operator.le, "has {n} item{s}, more than {limit}"),
 }
 
 
 def _bound(keyword: str, limit: int, rule: str, message: str | None) -> Collect:
     applies, measure, within, text = _BOUNDS[keyword]
-    return _leaf(
-        lambda v: not applies(v) or within(measure(v), limit),
-        rule,
-        lambda v: message or text.format(n=measure(v), limit=limit),
-    )
+
+    def said(value: Any) -> str:
+        n = measure(value)
+        return message or text.format(n=n, limit=limit, s="" if n == 1 else "s")  # 1 character
+
+    return _leaf(lambda v: not applies(v) or within(measure(v), limit), rule, said)
 
 
 class _Compiler:

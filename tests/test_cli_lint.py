@@ -28,7 +28,7 @@ INVALID = sorted(f"examples/invalid/{p.name}" for p in (ROOT / "examples" / "inv
 ERROR_PREFIX = "createimage-contract lint: error: "
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 VIOLATION_LINE = re.compile(
-    r"(?P<file>[^:]+):(?P<path>/[^:]*): "
+    r"(?P<file>[^:]+):(?P<path>/[^:]*): (?P<severity>error|warning) "
     r"(?P<code>[A-Za-z0-9.]+) (?P<rule>[a-z0-9.-]+) (?P<message>.+)"
 )
 REPORT_KEYS = {"source", "valid", "violations"}
@@ -186,7 +186,8 @@ def test_text_report_is_one_line_per_violation_then_a_summary(
 ) -> None:
     reports = json.loads(invalid_json.out)
     expected = [
-        f"{r['source']}:{v['path']}: {v['code'] or '4xx'} {v['rule']} {v['message']}"
+        f"{r['source']}:{v['path']}: {v['severity']} {v['code'] or '4xx'} "
+        f"{v['rule']} {v['message']}"
         for r in reports
         for v in r["violations"]
     ]
@@ -200,13 +201,15 @@ def test_text_report_names_file_path_code_and_rule(invalid_text: Run) -> None:
     files: set[str] = set()
     for line in lines:
         match = VIOLATION_LINE.fullmatch(line)
-        assert match, f"not FILE:PATH: CODE rule-id message: {line!r}"
+        assert match, f"not FILE:PATH: SEVERITY CODE rule-id message: {line!r}"
         files.add(match["file"])
         assert match["rule"] == rule_of_example(match["file"])
         assert match["code"] == (rule(match["rule"]).code or "4xx")
+        assert match["severity"] == rule(match["rule"]).severity
     assert files == set(INVALID)
     charset = (
-        "examples/invalid/name.charset.json:/body/Name: InvalidAMIName.Malformed name.charset "
+        "examples/invalid/name.charset.json:/body/Name: "
+        "error InvalidAMIName.Malformed name.charset "
     )
     (line,) = (line for line in lines if line.startswith("examples/invalid/name.charset.json:"))
     assert line.startswith(charset)
@@ -220,7 +223,7 @@ def test_the_readme_example_is_what_lint_prints() -> None:
     run = run_lint(*files)
     assert run.out == shown.split("```", 1)[0]
     # No source gives EC2's code for an unsupported Version: any client error will do.
-    assert ": 4xx version.unsupported " in run.out
+    assert ": error 4xx version.unsupported " in run.out
 
 
 def test_text_report_has_no_colour_when_stdout_is_not_a_terminal(invalid_text: Run) -> None:
@@ -236,7 +239,7 @@ def test_color_always_adds_ansi_escapes(
     coloured = lint_in_process(capsys, "--color", "always", source)
     plain = lint_in_process(capsys, "--color", "never", source)
     assert coloured.code == plain.code == 1
-    assert "\x1b[31mInvalidAMIName.Malformed\x1b[0m" in coloured.out
+    assert "\x1b[31merror InvalidAMIName.Malformed\x1b[0m" in coloured.out
     assert "\x1b" not in plain.out
     assert ANSI.sub("", coloured.out) == plain.out
 
@@ -393,7 +396,9 @@ def test_good_invalid_and_missing_inputs_together(tmp_path: Path, report: str) -
         assert "error" in reports[2]
     else:
         (violation,) = violation_lines(run.out)
-        assert violation.startswith(f"{invalid}:/body/Name: InvalidAMIName.Malformed name.charset ")
+        assert violation.startswith(
+            f"{invalid}:/body/Name: error InvalidAMIName.Malformed name.charset "
+        )
         assert summary_line(run.out) == "1 error, 0 warnings in 3 inputs; 1 invalid; 1 unreadable."
 
 
@@ -488,7 +493,7 @@ def test_stdin_form_body_invalid() -> None:
     run = run_lint("-", stdin=body)
     assert run.code == 1
     (line,) = violation_lines(run.out)
-    assert line.startswith("<stdin>:/body/Name: InvalidAMIName.Malformed name.length ")
+    assert line.startswith("<stdin>:/body/Name: error InvalidAMIName.Malformed name.length ")
 
 
 def test_stdin_json_parameters() -> None:
@@ -577,3 +582,159 @@ def test_a_reader_that_leaves_early_does_not_change_the_verdict() -> None:
     reader.wait()
     assert lint.returncode == 1
     assert "Traceback" not in lint.stderr
+
+
+# --------------------------------------------------------- severity, -q and -v, plurals (text)
+
+WARNING_AND_ERROR = {
+    "InstanceId": "i-0a1b2c3d",
+    "Name": "a",
+    "BlockDeviceMappings": [{"Ebs": {"OutpostArn": "arn"}}],
+}
+"""A request breaking a rule of each severity: a name too short, and an Outpost ARN."""
+
+
+def write_request(folder: Path, name: str, document: Any) -> str:
+    path = folder / name
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+    return str(path)
+
+
+def test_text_report_says_the_severity_in_words(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """In a CI log colour is lost: each line says error or warning."""
+    source = write_request(tmp_path, "request.json", WARNING_AND_ERROR)
+    run = lint_in_process(capsys, "--color", "never", source)
+    assert run.code == 1
+    severities = {}
+    for line in violation_lines(run.out):
+        match = VIOLATION_LINE.fullmatch(line)
+        assert match, line
+        severities[match["rule"]] = match["severity"]
+    assert severities["name.length"] == "error"
+    assert "warning" in severities.values()
+    assert all(rule(r).severity == s for r, s in severities.items())
+
+
+def test_one_character_is_singular(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    source = write_request(tmp_path, "request.json", {"InstanceId": "i-0a1b2c3d", "Name": "a"})
+    run = lint_in_process(capsys, source)
+    (line,) = violation_lines(run.out)
+    assert line.endswith(" name.length Name has 1 character, fewer than 3")
+    assert summary_line(run.out) == "1 error, 0 warnings in 1 input; 1 invalid."
+
+
+def test_quiet_prints_the_violation_lines_only(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    normal = lint_in_process(capsys, *VALID, *INVALID)
+    quiet = lint_in_process(capsys, "-q", *VALID, *INVALID)
+    assert quiet.code == normal.code == 1
+    assert quiet.out == "".join(f"{line}\n" for line in violation_lines(normal.out))
+    assert lint_in_process(capsys, "--quiet", *VALID) == Run(0, "", "")
+
+
+def test_verbose_names_each_valid_input(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(ROOT)
+    warned = write_request(tmp_path, "warned.json", {**WARNING_AND_ERROR, "Name": "nightly"})
+    run = lint_in_process(capsys, "-v", VALID[0], INVALID[0], warned)
+    lines = run.out.splitlines()
+    assert lines[0] == f"{VALID[0]}: valid"
+    assert lines[1].startswith(f"{INVALID[0]}:/")
+    assert lines[2].startswith(f"{warned}:/body/BlockDeviceMappings/0/Ebs/OutpostArn: warning ")
+    assert lines[3] == f"{warned}: valid, 1 warning"
+    assert lines[4:] == ["1 error, 1 warning in 3 inputs; 1 invalid."]
+    assert (
+        lint_in_process(capsys, "--verbose", *INVALID).out == lint_in_process(capsys, *INVALID).out
+    )
+
+
+def test_lint_help_says_what_quiet_and_verbose_do() -> None:
+    run = run_lint("--help")
+    assert "-q: the violation lines only" in run.out
+    assert "-v: also a line for each valid input" in run.out
+    assert "{text,json,github,sarif}" in run.out
+
+
+# ------------------------------------------------------------------------- no input on stdin
+
+
+def piped(data: bytes) -> io.TextIOWrapper:
+    """Standard input as a pipe holding ``data``: not a terminal."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+
+
+@pytest.mark.parametrize("report", ["text", "json", "github", "sarif"])
+@pytest.mark.parametrize("data", [b"", b" \n\t\r\n"], ids=["empty", "blank"])
+def test_no_file_and_nothing_piped_is_no_input(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, data: bytes, report: str
+) -> None:
+    """An empty $FILES in CI: linting nothing is no pass, and no list of four errors."""
+    monkeypatch.setattr(sys, "stdin", piped(data))
+    run = lint_in_process(capsys, "--format", report)
+    assert (run.code, run.out) == (2, "")
+    (line,) = run.err.splitlines()
+    assert line.startswith(f"{ERROR_PREFIX}no input")
+
+
+def test_dash_and_nothing_piped_is_an_unreadable_input(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", piped(b"\n"))
+    run = lint_in_process(capsys, "-")
+    assert run.code == 2
+    assert run.err == f"{ERROR_PREFIX}<stdin>: no input (standard input is empty)\n"
+    assert run.out == "0 errors, 0 warnings in 1 input; 0 invalid; 1 unreadable.\n"
+
+
+def test_an_empty_file_is_still_read_as_a_form_body(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Only standard input is "no input" when empty: an empty file is a request missing all."""
+    path = tmp_path / "request.form"
+    path.write_bytes(b"")
+    assert lint_in_process(capsys, str(path)).code == 1
+
+
+# ------------------------------------------------------------------------------- directories
+
+
+def test_a_directory_is_searched_for_request_files(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    for name in ("b/z.json", "b/a.form", "a.json", "notes.txt", ".git/x.json", "c/d/e.json"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text('{"InstanceId": "i-0a1b2c3d", "Name": "nightly"}')
+    run = lint_in_process(capsys, "--format", "json", str(tmp_path))
+    sources = [report["source"] for report in json.loads(run.out)]
+    # The folder's own files first, then each subfolder's, all sorted; no hidden folder.
+    expected = ["a.json", "b/a.form", "b/z.json", "c/d/e.json"]
+    assert sources == [str(tmp_path / name) for name in expected]
+    assert run.code == 0
+
+
+def test_the_example_directories_lint_as_their_files(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)
+    by_directory = lint_in_process(capsys, "examples/valid", "examples/invalid/")
+    by_file = lint_in_process(capsys, *VALID, *INVALID)
+    assert by_directory == by_file
+    assert by_directory.code == 1
+
+
+def test_a_directory_without_request_files_is_one_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(ROOT)
+    (tmp_path / "notes.txt").write_text("Action=CreateImage")
+    run = lint_in_process(capsys, VALID[0], str(tmp_path))
+    assert run.code == 2
+    assert run.err == (
+        f"{ERROR_PREFIX}{tmp_path}: is a directory with no .json or .form file in it\n"
+    )
+    assert summary_line(run.out) == "0 errors, 0 warnings in 2 inputs; 0 invalid; 1 unreadable."

@@ -397,6 +397,7 @@ RESPONSE, STATUS, TYPE, XML = (
 )
 NOT_WELL_FORMED = "the body is not well-formed XML ("
 DTD = "the body declares a DOCTYPE (a DTD); not followed"
+HTML = "the body is an HTML page, not XML"
 OVER_CAP = f"the answer is larger than the cap of {DEFAULT_MAX_BYTES} bytes"
 BROKEN = "no answer: broken answer: "
 EXPECTED_200 = "expected 200 for a valid request, got "
@@ -432,7 +433,7 @@ CASES: list[Case] = [
                 )
             )
         ),
-        {TYPE: "content type is 'text/html; charset=utf-8', not XML", XML: DTD},
+        {TYPE: "content type is 'text/html; charset=utf-8', not XML", XML: HTML},
     ),
     Case(
         "an HTML page without a doctype",

@@ -628,7 +628,9 @@ def test_a_lint_of_many_files_reports_the_readable_ones_and_names_each_hostile_o
     else:
         *violations, summary = run.out.splitlines()
         (violation,) = violations
-        assert violation.startswith(f"{INVALID}:/body/Name: InvalidAMIName.Malformed name.charset ")
+        assert violation.startswith(
+            f"{INVALID}:/body/Name: error InvalidAMIName.Malformed name.charset "
+        )
         assert summary == (
             f"1 error, 0 warnings in {len(sources)} inputs; 1 invalid; {len(hostile)} unreadable."
         )

@@ -48,7 +48,7 @@ LINE = re.compile(
     rf"^createimage-contract run: internal error: (?P<error>.+) raised at (?P<where>{PLACE})"
     rf"(?:, via (?P<via>{PLACE}))? \({re.escape(HINT)}\)\n$"
 )
-TOTALS = re.compile(r"^\d+ requests in \d+\.\d s: \d+ errors, \d+ warnings")
+TOTALS = re.compile(r"^\d+ requests? in \d+\.\d s: \d+ errors?, \d+ warnings?")
 WORKERS = 2
 SMALL_RUN = ("--max-examples", "5", "--workers", str(WORKERS), "--rules", "valid,name.length")
 SECRET_KEY = "fake/Secret+Key/Marker4242"

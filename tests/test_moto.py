@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
-from createimage_contract.conformance import Options, RunResult, run
+import pytest
+import urllib3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from createimage_contract.conformance import FIXED_CREDENTIALS, Options, RunResult, run
+from createimage_contract.conformance._targets import launch_instance, moto_server
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +54,71 @@ def test_moto_answers_some_bad_requests_with_an_html_500(moto_outcome: RunResult
     broken = [f for f in moto_outcome.findings.values() if f.check == "content-type"]
     assert broken, "moto 5 answers a tag specification without tags with a 500 HTML page"
     assert all(f.response.status == 500 and "text/html" in f.response.content_type for f in broken)
+
+
+# --- what moto answers, as the README's "What run --target moto finds" says --------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+FORM = "application/x-www-form-urlencoded; charset=utf-8"
+FIFTY_ONE_TAGS = "&".join(f"TagSpecification.1.Tag.{n}.Key=k{n}" for n in range(1, 52))
+
+
+@pytest.fixture(scope="module")
+def moto_instance() -> Iterator[tuple[str, str]]:
+    """moto's server and an instance launched in it."""
+    with moto_server() as url:
+        yield url, launch_instance(url, "us-east-1")
+
+
+def moto_answer(moto_instance: tuple[str, str], body: str) -> tuple[int, str, bytes]:
+    """moto's answer to ``body`` (``{valid}``: Version, the instance and a new Name), signed for
+    ec2: moto takes an unsigned request for S3."""
+    url, instance_id = moto_instance
+    name = f"moto-{time.monotonic_ns()}"
+    body = body.format(valid=f"Version=2016-11-15&InstanceId={instance_id}&Name={name}")
+    request = AWSRequest("POST", url, data=body, headers={"Content-Type": FORM})
+    SigV4Auth(Credentials(*FIXED_CREDENTIALS), "ec2", "us-east-1").add_auth(request)
+    answer = urllib3.request("POST", url, body=body, headers=dict(request.headers), timeout=10)
+    return answer.status, answer.headers.get("Content-Type", "").split(";")[0], answer.data
+
+
+def test_moto_creates_an_image_for_a_valid_request(moto_instance: tuple[str, str]) -> None:
+    status, content_type, body = moto_answer(moto_instance, "Action=CreateImage&{valid}")
+    assert (status, content_type) == (200, "text/xml"), body[:200]
+
+
+def test_moto_answers_a_missing_action_with_an_empty_404(moto_instance: tuple[str, str]) -> None:
+    status, _, body = moto_answer(moto_instance, "{valid}")
+    assert (status, body) == (404, b"")
+    readme = " ".join(README.read_text(encoding="utf-8").split())
+    assert "A missing Action gets a 404 with an empty body" in readme
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Action=Foo&{valid}",
+        "Action=createimage&{valid}",
+        "Action=CreateImage&Version=2016-11-15&Name=no-instance-id",
+        "Action=CreateImage&{valid}&TagSpecification.1.ResourceType=image",  # no tags
+        "Action=CreateImage&{valid}&BlockDeviceMapping.1.DeviceName=/dev/sda1"
+        "&BlockDeviceMapping.1.Ebs.Iops=",
+        "Action=CreateImage&{valid}&TagSpecification.1.Tag.1.Key=k",  # no ResourceType
+        "Action=CreateImage&{valid}&TagSpecification.1.ResourceType=image"
+        "&TagSpecification.1.Tag.1.Key=",
+        "Action=CreateImage&{valid}&TagSpecification.1.ResourceType=image&" + FIFTY_ONE_TAGS,
+    ],
+    ids=[
+        "unknown-action",
+        "action-in-lower-case",
+        "no-instance-id",
+        "tag-specification-without-tags",
+        "empty-iops",
+        "tag-specification-without-resource-type",
+        "empty-tag-key",
+        "51-tags",
+    ],
+)
+def test_moto_answers_these_with_an_html_500(moto_instance: tuple[str, str], body: str) -> None:
+    status, content_type, text = moto_answer(moto_instance, body)
+    assert (status, content_type) == (500, "text/html"), text[:200]

@@ -52,6 +52,7 @@ def test_the_options_are_in_their_own_group(pytester: pytest.Pytester) -> None:
         "--createimage-baseline",
         "--createimage-credentials",
         "--createimage-exclude-rules",
+        "--createimage-checks",
     ):
         assert option in section
 
@@ -127,16 +128,78 @@ def test_a_baseline_turns_known_deviations_into_xfails(
     assert outcomes.get("xfailed") == 2 and "failed" not in outcomes, result.stdout.str()
 
 
+COUNT_RUNS = """
+import os
+
+import createimage_contract.conformance as conformance
+
+
+def pytest_configure(config):
+    role = "worker" if hasattr(config, "workerinput") else "controller"
+    with open({log!r}, "a") as log:
+        log.write(f"{{role}} {{os.getpid()}}\\n")
+    run = conformance.run
+
+    def counted(**kwargs):
+        with open({log!r}, "a") as log:
+            log.write(f"run {{os.getpid()}}\\n")
+        return run(**kwargs)
+
+    conformance.run = counted
+"""
+
+
 def test_the_same_results_under_xdist(pytester: pytest.Pytester, faulty: Running) -> None:
+    """Under xdist the controller makes the run, once, while the workers start."""
+    log = pytester.path / "runs.log"
+    pytester.makepyfile(count_runs=COUNT_RUNS.format(log=str(log)))
     alone = pytester.runpytest_subprocess(*SUITE, *FAST, *at(faulty))
-    parallel = pytester.runpytest_subprocess(*SUITE, *FAST, *at(faulty), "-n", "2")
+    parallel = pytester.runpytest_subprocess(
+        "-p", "count_runs", *SUITE, *FAST, *at(faulty), "-n", "2"
+    )
     assert "gw1" in parallel.stdout.str() or "2 workers" in parallel.stdout.str()
+    lines = log.read_text().splitlines()
+    controller = [line.split()[1] for line in lines if line.startswith("controller")]
+    assert sorted(line.split()[0] for line in lines) == ["controller", "run", "worker", "worker"]
+    assert [line.split()[1] for line in lines if line.startswith("run")] == controller
     assert (
         failed_items(parallel.stdout.str())
         == failed_items(alone.stdout.str())
         == {"error-code-name.charset", "error-code-name.length"}
     )
     assert parallel.parseoutcomes()["passed"] == alone.parseoutcomes()["passed"]
+
+
+SEES_MODULES = """
+import os
+import sys
+
+
+def pytest_sessionfinish(session):
+    if hasattr(session.config, "workerinput"):
+        heavy = ("createimage_contract.conformance", "hypothesis", "botocore", "lxml")
+        loaded = [name for name in heavy if name in sys.modules]
+        with open({log!r}, "a") as log:
+            log.write(f"{{os.getpid()}} {{','.join(loaded) or '-'}}\\n")
+"""
+
+
+def test_xdist_workers_do_not_import_the_runner(pytester: pytest.Pytester) -> None:
+    """The controller tells the workers the items, the checks chosen, and each item's verdict
+    in builtins: a worker starts without the runner (nor hypothesis, botocore, lxml), whose
+    import took CPU from the run it waits for."""
+    log = pytester.path / "modules.log"
+    pytester.makepyfile(sees_modules=SEES_MODULES.format(log=str(log)))
+    chosen = ("--createimage-checks", "status,xml")
+    alone = pytester.runpytest_subprocess(*SUITE, *FAST, *chosen)
+    parallel = pytester.runpytest_subprocess(
+        "-p", "sees_modules", *SUITE, *FAST, *chosen, "-n", "2"
+    )
+    assert parallel.ret == pytest.ExitCode.OK, parallel.stdout.str()
+    # xdist does not count the items its workers deselect.
+    assert alone.parseoutcomes()["deselected"] > 100
+    assert parallel.parseoutcomes()["passed"] == alone.parseoutcomes()["passed"] > 50
+    assert [line.split()[1] for line in log.read_text().splitlines()] == ["-", "-"]
 
 
 def test_a_remote_endpoint_without_credentials_is_a_usage_error(
@@ -166,7 +229,11 @@ def test_exclude_rules_skips_their_items(pytester: pytest.Pytester) -> None:
 @pytest.mark.parametrize(
     ("option", "value", "says"),
     [
-        ("--createimage-credentials", "nope", "'nope' is not one of auto, fixed, env"),
+        (
+            "--createimage-credentials",
+            "nope",
+            "invalid choice: 'nope' (choose from auto, fixed, env)",
+        ),
         ("--createimage-exclude-rules", "nothing*", "unknown rule 'nothing*'"),
     ],
 )

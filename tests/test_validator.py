@@ -250,7 +250,7 @@ def test_all_violations_are_reported_not_the_first() -> None:
     assert name_length.as_dict() == {
         "rule": "name.length",
         "path": "/body/Name",
-        "message": "Name has 1 characters, fewer than 3",
+        "message": "Name has 1 character, fewer than 3",
         "code": "InvalidAMIName.Malformed",
         "status": 400,
         "severity": "error",

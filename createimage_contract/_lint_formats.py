@@ -1,0 +1,178 @@
+"""``lint --format github`` and ``--format sarif``: the reports CI systems read.
+
+github: one workflow command per violation (docs.github.com, "Workflow commands for GitHub
+Actions"), which GitHub shows as an annotation on the file's line. sarif: one SARIF 2.1.0 log
+(OASIS), which code-scanning dashboards read; an input that cannot be read is a tool execution
+notification, and makes the invocation unsuccessful."""
+
+from __future__ import annotations
+
+import json
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import quote
+
+from . import __version__
+from ._json_lines import line_of, member_lines
+from .schema import Rule, Violation, rules
+
+if TYPE_CHECKING:
+    from ._lint import Result
+
+TOOL = "createimage-contract"
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+STDIN = "<stdin>"
+
+
+# ---------------------------------------------------------------------------------- github
+
+
+def write_github(results: list[Result], out: TextIO) -> None:
+    """``::error file=F,line=L,title=RULE::PATH: CODE message`` per violation (``::warning``
+    for a warning), and ``::error`` for an input that cannot be read."""
+    for result in results:
+        if result.error is not None:
+            out.write(_command("error", _where(result.source), "unreadable input", result.error))
+        for violation, line in _located(result):
+            where = _where(result.source, line)
+            text = f"{violation.path}: {violation.code or '4xx'} {violation.message}"
+            out.write(_command(violation.severity, where, violation.rule, text))
+
+
+def _where(source: str, line: int | None = None) -> dict[str, str]:
+    """The file and line properties; none for standard input, which is no file of the repo."""
+    if source == STDIN:
+        return {}
+    return {"file": source} if line is None else {"file": source, "line": str(line)}
+
+
+def _command(level: str, where: dict[str, str], title: str, message: str) -> str:
+    properties = ",".join(
+        f"{k}={_escape_property(v)}" for k, v in {**where, "title": title}.items()
+    )
+    return f"::{level} {properties}::{_escape_data(message)}\n"
+
+
+def _escape_data(text: str) -> str:
+    """As GitHub's toolkit escapes a command's message: a newline would end the command."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    """As GitHub's toolkit escapes a property: ``:`` and ``,`` would end it too."""
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _located(result: Result) -> list[tuple[Violation, int | None]]:
+    """Each violation with its line in the input (``None`` for standard input)."""
+    read = result.read
+    if read is None or result.source == STDIN:
+        return [(v, None) for v in result.violations]
+    lines = member_lines(read)
+    return [(v, line_of(read, v.path, lines)) for v in result.violations]
+
+
+# ----------------------------------------------------------------------------------- sarif
+
+
+def write_sarif(results: list[Result], out: TextIO, exit_code: int) -> None:
+    """One SARIF 2.1.0 log with one run: the rules, a result per violation, and the
+    invocation (unsuccessful, with a notification each, when an input could not be read)."""
+    catalogue = list(rules().values())
+    index = {rule.id: i for i, rule in enumerate(catalogue)}
+    run = {
+        "tool": {"driver": _driver(catalogue)},
+        "invocations": [_invocation(results, exit_code)],
+        "results": [
+            _sarif_result(result.source, violation, line, index[violation.rule])
+            for result in results
+            for violation, line in _located(result)
+        ],
+    }
+    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    json.dump(log, out, indent=2)
+    out.write("\n")
+
+
+def _driver(catalogue: list[Rule]) -> dict[str, Any]:
+    driver: dict[str, Any] = {"name": TOOL, "version": __version__}
+    uri = _information_uri()
+    if uri is not None:
+        driver["informationUri"] = uri
+    driver["rules"] = [_sarif_rule(rule) for rule in catalogue]
+    return driver
+
+
+def _sarif_rule(rule: Rule) -> dict[str, Any]:
+    answer = f"{rule.status or '4xx'} {rule.code or '(any error code)'}"
+    facts = {"kind": rule.kind, "code": rule.code, "status": rule.status}
+    return {
+        "id": rule.id,
+        "shortDescription": {"text": rule.breaks_when[:1].upper() + rule.breaks_when[1:]},
+        "fullDescription": {"text": f"A request breaks {rule.id} when {rule.breaks_when}."},
+        "help": {"text": f"A conforming service answers {answer}."},
+        "defaultConfiguration": {"level": rule.severity},
+        "properties": {k: v for k, v in facts.items() if v is not None},
+    }
+
+
+def _information_uri() -> str | None:
+    """The project's home page, as its package metadata names it; none if it names none."""
+    from importlib import metadata  # only here: reading metadata is no part of a plain lint
+
+    try:
+        about = metadata.metadata(TOOL)
+    except metadata.PackageNotFoundError:
+        return None
+    for entry in about.get_all("Project-URL") or []:
+        label, _, url = str(entry).partition(",")
+        if label.strip().lower() in {"homepage", "home", "repository", "source"}:
+            return url.strip()
+    homes = about.get_all("Home-page") or []
+    return str(homes[0]) if homes else None
+
+
+def _sarif_result(
+    source: str, violation: Violation, line: int | None, rule_index: int
+) -> dict[str, Any]:
+    where: dict[str, Any] = {} if source == STDIN else {"physicalLocation": _physical(source, line)}
+    where["logicalLocations"] = [{"fullyQualifiedName": violation.path}]  # the JSON pointer
+    return {
+        "ruleId": violation.rule,
+        "ruleIndex": rule_index,
+        "level": violation.severity,
+        "message": {"text": f"{violation.message} ({violation.code or 'any 4xx'})"},
+        "locations": [where],
+    }
+
+
+def _physical(source: str, line: int | None) -> dict[str, Any]:
+    location: dict[str, Any] = {"artifactLocation": {"uri": _uri(source)}}
+    if line is not None:
+        location["region"] = {"startLine": line}
+    return location
+
+
+def _uri(source: str) -> str:
+    """A path as a URI: relative stays relative (to where lint ran), absolute is ``file:``."""
+    path = PurePath(source)
+    return path.as_uri() if path.is_absolute() else quote(path.as_posix())
+
+
+def _invocation(results: list[Result], exit_code: int) -> dict[str, Any]:
+    unreadable = [r for r in results if r.error is not None]
+    return {
+        # Invalid inputs are results, not a failed run; an unreadable one is the tool's failure.
+        "executionSuccessful": not unreadable,
+        "exitCode": exit_code,
+        "toolExecutionNotifications": [_notification(r.source, r.error or "") for r in unreadable],
+    }
+
+
+def _notification(source: str, error: str) -> dict[str, Any]:
+    notification: dict[str, Any] = {"level": "error", "message": {"text": error}}
+    if source != STDIN:
+        notification["locations"] = [{"physicalLocation": _physical(source, None)}]
+    return notification
