@@ -112,9 +112,8 @@ def moto_server() -> Iterator[str]:
     try:
         from moto.server import ThreadedMotoServer
     except ImportError:
-        raise TargetError(
-            "moto is not installed: pip install 'createimage-contract[moto]'"
-        ) from None
+        # Not the extra's name: createimage-contract is on no package index to fetch it from.
+        raise TargetError("moto is not installed: pip install 'moto[server]'") from None
     logging.getLogger("werkzeug").disabled = True  # moto's tracebacks are findings, not output
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,13 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from createimage_contract.conformance import FIXED_CREDENTIALS, Options, RunResult, run
+from createimage_contract.conformance import (
+    FIXED_CREDENTIALS,
+    Options,
+    RunResult,
+    TargetError,
+    run,
+)
 from createimage_contract.conformance._targets import launch_instance, moto_server
 
 
@@ -122,3 +129,11 @@ def test_moto_answers_a_missing_action_with_an_empty_404(moto_instance: tuple[st
 def test_moto_answers_these_with_an_html_500(moto_instance: tuple[str, str], body: str) -> None:
     status, content_type, text = moto_answer(moto_instance, body)
     assert (status, content_type) == (500, "text/html"), text[:200]
+
+
+def test_without_moto_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """createimage-contract is on no package index: the hint names moto itself, not our extra."""
+    monkeypatch.setitem(sys.modules, "moto.server", None)  # import moto.server fails
+    with pytest.raises(TargetError) as refused, moto_server():
+        pass
+    assert str(refused.value) == "moto is not installed: pip install 'moto[server]'"
