@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ._config import SETTINGS as CONFIG_KEYS
 from ._config import ConfigError, load_config
 from ._values import check_ids, credentials, instance_id, max_examples, rule_ids
 
@@ -22,15 +23,9 @@ if TYPE_CHECKING:
 Key = tuple[str, str]
 """A check x rule."""
 
-FILE_KEYS = {
-    "endpoint": "endpoint",
-    "instance_id": "instance-id",
-    "region": "region",
-    "baseline": "baseline",
-    "max_examples": "max-examples",
-    "checks": "checks",
-}
-"""What ``[tool.createimage-contract]`` in ``pyproject.toml`` may set, by the option's dest."""
+FILE_KEYS = {key.replace("-", "_"): key for key in CONFIG_KEYS}
+"""What ``[tool.createimage-contract]`` in ``pyproject.toml`` may set, by the option's dest
+(``instance_id``: ``instance-id``)."""
 SETTINGS = (*FILE_KEYS, "seed", "credentials", "exclude_rules")
 
 
