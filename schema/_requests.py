@@ -87,6 +87,20 @@ def _from_http(request: Any) -> dict[str, Any]:
     return document
 
 
+def unsent_fields(request: Any, form: InputForm = "auto") -> dict[str, str]:
+    """The fields an HTTP request's URL holds in its fragment (``#Action=CreateImage``, as a
+    workflow catalogue writes the operation's address): a client never sends a fragment, so
+    they do not count, but a message about a missing one should say where it went."""
+    if (detect(request) if form == "auto" else form) != "http" or not isinstance(request, dict):
+        return {}
+    url = request.get("url")
+    try:
+        fragment = urlsplit(url).fragment if isinstance(url, str) else ""
+        return dict(_wire.parse_form(fragment)) if fragment else {}
+    except (ValueError, FormatError):  # a fragment that is no form is no field either
+        return {}
+
+
 def _field(request: dict[str, Any], name: str, kind: type, default: Any) -> Any:
     value = request.get(name, default)
     if not isinstance(value, kind):

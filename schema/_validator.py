@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -84,7 +84,21 @@ def validate(
     Raises ``FormatError`` when the input cannot be read as a request at all.
     """
     document = _requests.to_document(request, input)
-    return _violations(document, known_instances, used_names)
+    violations = _violations(document, known_instances, used_names)
+    unsent = _requests.unsent_fields(request, input)
+    return [_where_it_went(v, unsent) for v in violations] if unsent else violations
+
+
+def _where_it_went(violation: Violation, unsent: dict[str, str]) -> Violation:
+    """A missing query field that the URL's fragment holds: the message says why it is missing."""
+    name = violation.path.removeprefix("/query/")
+    if not violation.rule.endswith(".missing") or name == violation.path or name not in unsent:
+        return violation
+    hint = (
+        f"the URL fragment `#{name}={unsent[name]}` is never sent; put {name} in the query or "
+        "the body"
+    )
+    return replace(violation, message=f"{violation.message}: {hint}")
 
 
 def _violations(

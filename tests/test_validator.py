@@ -325,3 +325,29 @@ def test_generated_predicates_agree_with_the_checks(params: Any) -> None:
     failures: list[Failure] = []
     root.collect({"body": params}, (), failures)
     assert root.valid({"body": params}) is (failures == [])
+
+
+CATALOGUE_URL = "https://ec2.us-east-1.amazonaws.com/#Action=CreateImage"
+"""The operation's address as a workflow engine's catalogue writes it: Action in the fragment."""
+SIGNED_FIELDS = "Version=2016-11-15&InstanceId=i-0123456789abcdef0&Name=nightly"
+
+
+def test_an_action_only_in_the_url_fragment_is_missing_and_the_message_says_why() -> None:
+    request = {"url": CATALOGUE_URL, "method": "POST", "body": SIGNED_FIELDS}
+    (violation,) = validate(request)
+    assert (violation.rule, violation.path, violation.code) == (
+        "action.missing",
+        "/query/Action",
+        "MissingAction",
+    )
+    assert violation.message == (
+        "Action is missing: the URL fragment `#Action=CreateImage` is never sent; "
+        "put Action in the query or the body"
+    )
+
+
+def test_a_fragment_changes_nothing_when_action_is_sent_or_the_fragment_holds_none() -> None:
+    sent = {"url": CATALOGUE_URL, "method": "POST", "body": "Action=CreateImage&" + SIGNED_FIELDS}
+    assert validate(sent) == []
+    anchor = {"url": "https://ec2.us-east-1.amazonaws.com/#top", "body": SIGNED_FIELDS}
+    assert [v.message for v in validate(anchor)] == ["Action is missing"]
