@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ._console import SEED, error, new_seed, whole_number, write_out
-from .schema import curl_command, validate
+from .schema import curl_command, rules, validate
 
 if TYPE_CHECKING:
     from hypothesis import strategies as st
@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 
 ALL_RULES = "all"
 MAX_COUNT = 100_000
-FORMATS = ("jsonl", "form", "curl")
+FORMATS = ("jsonl", "form", "curl", "conductor-task", "asl-state")
+ASL_RESOURCE = "arn:aws:states:::aws-sdk:ec2:createImage"
+TASK_NAME = "create_image"
+FORM = "application/x-www-form-urlencoded"
 
 GENERATE_EPILOG = """\
 what is generated (one of; without any, a mix of all three):
@@ -38,17 +41,34 @@ formats:
   form   the form body, one per line
   curl   a curl command per example, signed by curl from $AWS_ACCESS_KEY_ID and
          $AWS_SECRET_ACCESS_KEY (nothing is sent by generate itself)
+  conductor-task
+         a Conductor/Orkes HTTP task per example: {"name": "create_image",
+          "taskReferenceName": "create_image_N", "type": "HTTP",
+          "description": "expect 400 InvalidAMIName.Malformed: breaks name.charset",
+          "inputParameters": {"http_request": {"uri": URL, "method": "POST",
+          "contentType": "application/x-www-form-urlencoded", "accept": "text/xml",
+          "body": "Action=CreateImage&..."}}}
+         URL is --endpoint, or https://ec2.REGION.amazonaws.com/ for --region
+  asl-state
+         a Step Functions Task state per example: {"Type": "Task",
+          "Resource": "arn:aws:states:::aws-sdk:ec2:createImage",
+          "Parameters": {"InstanceId": ..., "Name": ...}, "Comment": "expect 200", "End": true}
+         only requests that parameters can say: a rule broken on the wire only
+         (action.*, version.*, parameter.unknown, ...) is refused
+  Non-ASCII is escaped in the JSON formats: a line is a line.
 
 The same --seed gives the same output; without one, a random seed is used and printed on
 stderr. The rules --invalid can break are in the README's table (all request rules;
 instance-id.not-found needs --instance-id, name.duplicate --taken-name;
 header rules are lint's).
 
-exit codes: 0 written, 2 bad options (one line on stderr)
+exit codes: 0 written, 2 bad options or an --invalid RULE asl-state cannot say (one line on
+stderr)
 
 examples:
   createimage-contract generate --invalid name.charset --count 5
   createimage-contract generate --valid --format curl --endpoint http://localhost:5000/
+  createimage-contract generate --invalid tag.key --format asl-state --count 3
 """
 
 
@@ -63,6 +83,7 @@ class Request:
     unique_names: bool
     count: int
     seed: int
+    params_only: bool = False  # only requests that boto3-style parameters can say
 
 
 def strategy(request: Request) -> st.SearchStrategy[Example]:
@@ -74,19 +95,29 @@ def strategy(request: Request) -> st.SearchStrategy[Example]:
         "taken_names": request.taken_names,
         "unique_names": request.unique_names,
     }
+    drawn: st.SearchStrategy[Example]
     if request.kind == "valid":
-        return valid_requests(**service)
-    if request.kind == "dry-run":
-        return dry_run_requests(**service)
-    if request.kind == "invalid":
-        return invalid_requests(request.rule, **service)
-    return requests(**service)
+        drawn = valid_requests(**service)
+    elif request.kind == "dry-run":
+        drawn = dry_run_requests(**service)
+    elif request.kind == "invalid":
+        drawn = invalid_requests(request.rule, **service)
+    else:
+        drawn = requests(**service)
+    # Hypothesis bounds the attempts: it stops after about ten draws per example asked for.
+    return drawn.filter(said_as_params) if request.params_only else drawn
+
+
+def said_as_params(example: Example) -> bool:
+    return example.params is not None
 
 
 def examples(request: Request) -> list[Example]:
-    """``request.count`` examples; the same seed gives the same examples."""
+    """``request.count`` examples; the same seed gives the same examples. With
+    ``request.params_only``, fewer when too few of the attempts could be said as parameters."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
+    from hypothesis.errors import Unsatisfiable
 
     from .strategies import private_home
 
@@ -105,22 +136,75 @@ def examples(request: Request) -> list[Example]:
         drawn.append(example)
 
     with private_home():
-        collect()
+        try:
+            collect()
+        except Unsatisfiable:  # not one attempt could be said as parameters
+            return []
     return drawn[: request.count]
 
 
-def writer(fmt: str, endpoint: str, region: str) -> Callable[[Example], str]:
+def expectation(example: Example) -> str:
+    """What a conforming service answers, in words: ``expect 400 InvalidAMIName.Malformed:
+    breaks name.charset``, ``expect 200``."""
+    expect = example.expect
+    answer = " ".join(
+        ["expect", "4xx" if expect.status is None else str(expect.status)]
+        + ([expect.code] if expect.code else [])
+    )
+    if expect.rule is None:
+        return answer
+    if rules()[expect.rule].kind == "outcome":  # dry-run: no rule broken
+        return f"{answer}: {expect.rule}"
+    return f"{answer}: breaks {expect.rule}"
+
+
+def conductor_task(example: Example, number: int, endpoint: str) -> dict[str, Any]:
+    """A Conductor/Orkes HTTP task sending ``example`` to ``endpoint``."""
+    return {
+        "name": TASK_NAME,
+        "taskReferenceName": f"{TASK_NAME}_{number}",
+        "type": "HTTP",
+        "description": expectation(example),
+        "inputParameters": {
+            "http_request": {
+                "uri": endpoint,
+                "method": "POST",
+                "contentType": FORM,
+                "accept": "text/xml",
+                "body": example.form,
+            }
+        },
+    }
+
+
+def asl_state(example: Example) -> dict[str, Any]:
+    """A Step Functions Task state calling CreateImage with ``example``'s parameters."""
+    return {
+        "Type": "Task",
+        "Resource": ASL_RESOURCE,
+        "Parameters": example.params,
+        "Comment": expectation(example),
+        "End": True,
+    }
+
+
+def writer(fmt: str, endpoint: str, region: str) -> Callable[[int, Example], str]:
+    """The line for the ``number``-th example (from 1)."""
+    # The JSON formats are ASCII only: U+2028 and friends would split a line for many readers.
     if fmt == "form":
-        return lambda example: example.form
+        return lambda number, example: example.form
     if fmt == "curl":
-        return lambda example: curl_command(example.form, endpoint, region)
-    # ASCII only: U+2028 and friends would split a JSONL line for many readers.
-    return lambda example: json.dumps(example.as_json())
+        return lambda number, example: curl_command(example.form, endpoint, region)
+    if fmt == "conductor-task":
+        return lambda number, example: json.dumps(conductor_task(example, number, endpoint))
+    if fmt == "asl-state":
+        return lambda number, example: json.dumps(asl_state(example))
+    return lambda number, example: json.dumps(example.as_json())
 
 
-def write(drawn: list[Example], line: Callable[[Example], str], out: TextIO) -> None:
-    for example in drawn:
-        out.write(line(example) + "\n")
+def write(drawn: list[Example], line: Callable[[int, Example], str], out: TextIO) -> None:
+    for number, example in enumerate(drawn, start=1):
+        out.write(line(number, example) + "\n")
 
 
 def coverage_table(drawn: list[Example]) -> str:
@@ -130,6 +214,15 @@ def coverage_table(drawn: list[Example]) -> str:
     rows = [f"{'rule':<{width}}  {'count':>5}"]
     rows += [f"{rule:<{width}}  {count:>5}" for rule, count in produced.most_common()]
     return "\n".join(rows)
+
+
+def unsayable(rule: str | None) -> str:
+    """Why ``--format asl-state`` wrote nothing: the requests are broken on the wire only."""
+    what = f"{rule} is broken on the wire only" if rule else "the requests are wire-only"
+    return (
+        f"--format asl-state: {what}: no request drawn can be said as Step Functions "
+        "Parameters; use --format conductor-task or jsonl"
+    )
 
 
 def register(commands: Any) -> None:
@@ -163,11 +256,20 @@ def register(commands: Any) -> None:
     generate.add_argument(
         "--unique-names", action="store_true", help="no two requests share a Name"
     )
-    generate.add_argument("--format", choices=FORMATS, default="jsonl")
     generate.add_argument(
-        "--endpoint", default="https://ec2.us-east-1.amazonaws.com/", help="for --format curl"
+        "--format",
+        choices=FORMATS,
+        default="jsonl",
+        help="how each example is written (jsonl): see formats below",
     )
-    generate.add_argument("--region", default="us-east-1", help="for --format curl")
+    generate.add_argument(
+        "--endpoint",
+        metavar="URL",
+        help="for --format curl and conductor-task (https://ec2.REGION.amazonaws.com/)",
+    )
+    generate.add_argument(
+        "--region", default="us-east-1", help="for --format curl and conductor-task (us-east-1)"
+    )
     generate.add_argument(
         "--stats", action="store_true", help="print how often each rule was produced, on stderr"
     )
@@ -185,16 +287,33 @@ def command(args: argparse.Namespace) -> int:
     kind = "invalid" if args.invalid else args.kind or "mixed"
     rule = None if args.invalid in (None, ALL_RULES) else args.invalid
     seed = new_seed() if args.seed is None else args.seed
+    params_only = args.format == "asl-state"
     request = Request(
-        kind, rule, args.instance_id, tuple(args.taken_names), args.unique_names, args.count, seed
+        kind,
+        rule,
+        args.instance_id,
+        tuple(args.taken_names),
+        args.unique_names,
+        args.count,
+        seed,
+        params_only,
     )
     try:
         drawn = examples(request)
     except ValueError as problem:
         return error("generate", str(problem))
+    if params_only and not drawn:
+        return error("generate", unsayable(rule))
     if args.seed is None:  # only once the options held: a usage error stays one line
         print(f"createimage-contract generate: seed {seed}", file=sys.stderr)
-    line = writer(args.format, args.endpoint, args.region)
+    if len(drawn) < args.count:
+        print(
+            f"createimage-contract generate: only {len(drawn)} of {args.count} requests drawn "
+            "could be said as Step Functions Parameters",
+            file=sys.stderr,
+        )
+    endpoint = args.endpoint or f"https://ec2.{args.region}.amazonaws.com/"
+    line = writer(args.format, endpoint, args.region)
     write_out(lambda: write(drawn, line, sys.stdout))
     if args.stats:
         print(coverage_table(drawn), file=sys.stderr)
