@@ -46,7 +46,6 @@ from ._results import (
     RunResult,
     RunStarted,
     Target,
-    counted,
 )
 from ._runner import run
 from ._runtime import describe_internal_error
@@ -94,7 +93,6 @@ __all__ = [
     "causes",
     "check_target",
     "checks_for",
-    "counted",
     "describe_internal_error",
     "finding_lines",
     "json_report",

@@ -22,6 +22,7 @@ from createimage_contract.schema import (
     Expectation,
     Requirement,
     compile_pattern,
+    counted,
     from_form,
     responses,
     rule,
@@ -32,7 +33,6 @@ from createimage_contract.strategies import Example
 from . import _xml
 from ._deviation import Deviation as Deviation  # what every check raises, named here too
 from ._images import Describe, DescribedImage, image_tags
-from ._results import counted
 from ._transport import Response, Sent
 
 XML_MEDIA_TYPES = ("text/xml", "application/xml")

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from createimage_contract.schema import protocol_parameters, responses
+from createimage_contract.schema import counted, protocol_parameters, responses
 
 from . import _xml
 from ._deviation import Deviation
-from ._results import counted
 
 if TYPE_CHECKING:
     from ._transport import Response, Transport

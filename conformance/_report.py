@@ -13,10 +13,10 @@ from typing import Any
 
 from lxml import etree
 
-from createimage_contract.schema import CurlAuth, Error, curl_command
+from createimage_contract.schema import CurlAuth, Error, counted, curl_command
 
 from ._probes import forgery
-from ._results import Finding, Key, RunResult, counted
+from ._results import Finding, Key, RunResult
 from ._xml import xml_safe
 
 TOOL = "createimage-contract"

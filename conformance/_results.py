@@ -22,11 +22,6 @@ Key = tuple[str, str]
 NOTHING_SENT = "the run sent no CreateImage request, so it checked nothing"
 
 
-def counted(count: int, noun: str, plural: str | None = None) -> str:
-    """``1 rule``, ``2 rules``: a count and its noun, singular for one."""
-    return f"{count} {noun if count == 1 else plural or noun + 's'}"
-
-
 @dataclass(frozen=True)
 class Target:
     """What a run is made against."""

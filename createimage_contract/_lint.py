@@ -12,7 +12,15 @@ from typing import Any, TextIO
 
 from . import _inputs, _lint_formats
 from ._console import EXIT_FOUND, EXIT_OK, EXIT_USAGE, QUIET, VERBOSE, Style, error, write_out
-from .schema import INPUT_FORMS, FormatError, InputForm, Violation, is_valid, validate
+from .schema import (
+    INPUT_FORMS,
+    FormatError,
+    InputForm,
+    Violation,
+    counted,
+    is_valid,
+    validate,
+)
 
 LINT_EPILOG = """\
 inputs: a FILE may be a directory, searched with its subdirectories (not hidden ones) for
@@ -177,7 +185,7 @@ def write_text(results: list[Result], out: TextIO, style: Style, verbosity: int 
 
 def _valid(result: Result) -> str:
     warnings = len(result.violations)
-    return f"valid, {_plural(warnings, 'warning')}" if warnings else "valid"
+    return f"valid, {counted(warnings, 'warning')}" if warnings else "valid"
 
 
 def _summary(results: list[Result], style: Style) -> str:
@@ -186,15 +194,11 @@ def _summary(results: list[Result], style: Style) -> str:
     warnings = len(violations) - errors
     unreadable = sum(r.error is not None for r in results)
     invalid = sum(not r.valid for r in results) - unreadable
-    inputs = _plural(len(results), "input")
+    inputs = counted(len(results), "input")
     if not violations and not unreadable:
         return style.green(f"{inputs} checked, all valid.")
-    parts = [f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {inputs}"]
+    parts = [f"{counted(errors, 'error')}, {counted(warnings, 'warning')} in {inputs}"]
     parts.append(f"{invalid} invalid")
     if unreadable:
         parts.append(f"{unreadable} unreadable")
     return ("; ".join(parts)) + "."
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

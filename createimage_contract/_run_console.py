@@ -26,8 +26,8 @@ from .conformance import (
     Verdict,
     cause_lines,
     causes,
-    counted,
 )
+from .schema import counted
 
 CLEAR_LINE = "\r\033[K"
 """Back to the start of the line, and erase it: the live line is rewritten in place."""

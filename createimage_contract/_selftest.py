@@ -267,7 +267,8 @@ def command(args: argparse.Namespace) -> int:
 
 
 def _header(names: Sequence[str], seed: int, jobs: int) -> str:
-    from .conformance import counted, variant
+    from .conformance import variant
+    from .schema import counted
 
     faulty = sum(variant(name).kind == "faulty" for name in names)
     conformant = counted(len(names) - faulty, "conformant variant")

@@ -40,6 +40,7 @@ from ._wire import (
     split_protocol,
     to_form,
 )
+from ._words import counted
 
 __all__ = [
     "ANY_ITEM",
@@ -73,6 +74,7 @@ __all__ = [
     "WireKind",
     "compile_pattern",
     "contract",
+    "counted",
     "curl_command",
     "decode_pairs",
     "document",
