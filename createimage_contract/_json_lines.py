@@ -2,15 +2,19 @@
 file the user wrote, so that an annotation lands on the line to fix.
 
 ``json.loads`` forgets positions, so a small scanner walks the (already parsed, hence valid)
-JSON text again and notes the line of every member's key and every item's start."""
+JSON text again and notes the line of every member's key and every item's start. YAML keeps
+them: its composed nodes carry their marks."""
 
 from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._inputs import Input
+
+if TYPE_CHECKING:
+    import yaml
 
 Key = tuple[str | int, ...]
 HTTP_FIELDS = frozenset({"url", "method", "headers", "body"})
@@ -23,9 +27,12 @@ _DECODER = json.JSONDecoder()
 def line_of(read: Input, pointer: str, lines: dict[Key, int]) -> int:
     """The line of ``pointer`` (into the request as the schema describes it: ``/body/Name``)
     in the file ``read`` came from: its member's line, or its nearest parent's when the member
-    is missing. ``lines`` is ``member_lines(read)``. A form body is one line: line 1."""
+    is missing. ``lines`` is ``member_lines(read)``. A form body is one line: line 1. For a
+    workflow definition, ``pointer`` is one into the file already (``Call.locate``)."""
     if read.form == "form" or not lines:
         return 1
+    if read.form == "workflow":
+        return _nearest(lines, [_unescape(s) for s in pointer.split("/")[1:]])
     part, *rest = [_unescape(s) for s in pointer.split("/")[1:]] or [""]
     if not _is_http(read):  # parameters are the body; botocore adds the rest
         return _nearest(lines, rest if part == "body" else [])
@@ -41,12 +48,42 @@ def member_lines(read: Input) -> dict[Key, int]:
     document. Empty for a form body, or where the scanner gives up (nesting too deep for it)."""
     if read.form == "form":
         return {}
+    if read.yaml:
+        return _yaml_lines(read.text)
     scanner = _Scanner(read.text)
     try:
         scanner.value(scanner.skip(0), ())
     except (RecursionError, ValueError, IndexError):
         return {}
     return scanner.lines
+
+
+def _yaml_lines(text: str) -> dict[Key, int]:
+    import yaml  # only for a YAML input, as ``_inputs`` does
+
+    lines: dict[Key, int] = {}
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            _node_lines(node, (), lines)
+    except (yaml.YAMLError, RecursionError):  # an alias inside the value it names, say
+        return {}
+    return lines
+
+
+def _node_lines(node: yaml.Node, key: Key, lines: dict[Key, int]) -> None:
+    """As the JSON scanner notes them: a member at its key's line, an item where it starts."""
+    import yaml
+
+    lines.setdefault(key, node.start_mark.line + 1)
+    if isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _node_lines(item, (*key, index), lines)
+    elif isinstance(node, yaml.MappingNode):
+        for name, value in node.value:
+            if isinstance(name, yaml.ScalarNode):  # a key that is a list or a mapping: no name
+                lines[(*key, name.value)] = name.start_mark.line + 1
+                _node_lines(value, (*key, name.value), lines)
 
 
 def _is_http(read: Input) -> bool:

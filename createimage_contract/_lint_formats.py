@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from . import __version__
 from ._json_lines import line_of, member_lines
-from .schema import Rule, Violation, rules
+from .schema import DYNAMIC, Rule, Violation, rules
 
 if TYPE_CHECKING:
     from ._lint import Result
@@ -24,6 +24,8 @@ SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 STDIN = "<stdin>"
+_GITHUB_LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
+_SARIF_LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 
 # ---------------------------------------------------------------------------------- github
@@ -31,14 +33,18 @@ STDIN = "<stdin>"
 
 def write_github(results: list[Result], out: TextIO) -> None:
     """``::error file=F,line=L,title=RULE::PATH: CODE message`` per violation (``::warning``
-    for a warning), and ``::error`` for an input that cannot be read."""
+    for a warning, ``::notice`` for a dynamic value), ``::error`` for an input that cannot be
+    read, and ``::notice`` for a workflow that holds no CreateImage call."""
     for result in results:
         if result.error is not None:
             out.write(_command("error", _where(result.source), "unreadable input", result.error))
+        if result.note is not None:  # a workflow with no CreateImage call: say so, not nothing
+            out.write(_command("notice", _where(result.source), "no CreateImage call", result.note))
         for violation, line in _located(result):
             where = _where(result.source, line)
-            text = f"{violation.path}: {violation.code or '4xx'} {violation.message}"
-            out.write(_command(violation.severity, where, violation.rule, text))
+            code = "" if violation.severity == "info" else f"{violation.code or '4xx'} "
+            text = f"{violation.path}: {code}{violation.message}"
+            out.write(_command(_GITHUB_LEVELS[violation.severity], where, violation.rule, text))
 
 
 def _where(source: str, line: int | None = None) -> dict[str, str]:
@@ -82,6 +88,7 @@ def write_sarif(results: list[Result], out: TextIO, exit_code: int) -> None:
     invocation (unsuccessful, with a notification each, when an input could not be read)."""
     catalogue = list(rules().values())
     index = {rule.id: i for i, rule in enumerate(catalogue)}
+    index[DYNAMIC] = len(catalogue)
     run = {
         "tool": {"driver": _driver(catalogue)},
         "invocations": [_invocation(results, exit_code)],
@@ -101,8 +108,19 @@ def _driver(catalogue: list[Rule]) -> dict[str, Any]:
     uri = _information_uri()
     if uri is not None:
         driver["informationUri"] = uri
-    driver["rules"] = [_sarif_rule(rule) for rule in catalogue]
+    driver["rules"] = [*(_sarif_rule(rule) for rule in catalogue), _DYNAMIC_RULE]
     return driver
+
+
+_DYNAMIC_RULE = {
+    "id": DYNAMIC,
+    "shortDescription": {"text": "A value known only at run time (a placeholder)"},
+    "fullDescription": {
+        "text": "A value holds a placeholder of a workflow or template: its literal part is "
+        "checked, and the rest is known only when the workflow runs."
+    },
+    "defaultConfiguration": {"level": "note"},
+}
 
 
 def _sarif_rule(rule: Rule) -> dict[str, Any]:
@@ -142,10 +160,16 @@ def _sarif_result(
     return {
         "ruleId": violation.rule,
         "ruleIndex": rule_index,
-        "level": violation.severity,
-        "message": {"text": f"{violation.message} ({violation.code or 'any 4xx'})"},
+        "level": _SARIF_LEVELS[violation.severity],
+        "message": {"text": _sarif_message(violation)},
         "locations": [where],
     }
+
+
+def _sarif_message(violation: Violation) -> str:
+    if violation.severity == "info":
+        return violation.message
+    return f"{violation.message} ({violation.code or 'any 4xx'})"
 
 
 def _physical(source: str, line: int | None) -> dict[str, Any]:
@@ -163,16 +187,20 @@ def _uri(source: str) -> str:
 
 def _invocation(results: list[Result], exit_code: int) -> dict[str, Any]:
     unreadable = [r for r in results if r.error is not None]
+    notes = [_notification(r.source, r.note, "note") for r in results if r.note is not None]
     return {
         # Invalid inputs are results, not a failed run; an unreadable one is the tool's failure.
         "executionSuccessful": not unreadable,
         "exitCode": exit_code,
-        "toolExecutionNotifications": [_notification(r.source, r.error or "") for r in unreadable],
+        "toolExecutionNotifications": [
+            *(_notification(r.source, r.error or "") for r in unreadable),
+            *notes,  # a workflow with no CreateImage call, which has no result to show
+        ],
     }
 
 
-def _notification(source: str, error: str) -> dict[str, Any]:
-    notification: dict[str, Any] = {"level": "error", "message": {"text": error}}
+def _notification(source: str, text: str, level: str = "error") -> dict[str, Any]:
+    notification: dict[str, Any] = {"level": level, "message": {"text": text}}
     if source != STDIN:
         notification["locations"] = [{"physicalLocation": _physical(source, None)}]
     return notification

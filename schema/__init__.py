@@ -9,6 +9,7 @@ from ._compiler import predicate
 from ._curl import FORM_CONTENT_TYPE, CurlAuth, curl_command
 from ._documents import ALL as DOCUMENT_NAMES
 from ._documents import load as document
+from ._dynamic import DYNAMIC, Placeholder
 from ._ecma import compile_pattern
 from ._errors import Error
 from ._model import (
@@ -45,6 +46,7 @@ from ._words import counted
 __all__ = [
     "ANY_ITEM",
     "DOCUMENT_NAMES",
+    "DYNAMIC",
     "FORM_CONTENT_TYPE",
     "INPUT_FORMS",
     "Assertion",
@@ -63,6 +65,7 @@ __all__ = [
     "Pairs",
     "Part",
     "Path",
+    "Placeholder",
     "Requirement",
     "ResponsePath",
     "ResponseShape",

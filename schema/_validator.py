@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
-from . import _catalogue, _compiler, _requests
+from . import _catalogue, _compiler, _dynamic, _requests
 from ._catalogue import Rule, Severity
 from ._compiler import Failure, Location
 from ._model import contract
@@ -26,7 +27,8 @@ class Violation:
     """EC2 error code; ``None`` when EC2 has no fixed code (any 4xx)."""
     status: int | None
     """HTTP status; ``None`` when any 4xx will do."""
-    severity: Severity
+    severity: Severity | Literal["info"]
+    """``info`` only for rule ``dynamic``: a value known only at run time, never a failure."""
 
     def as_dict(self) -> dict[str, Any]:
         """The violation as the ``lint --format json`` report writes it."""
@@ -72,6 +74,7 @@ def validate(
     request: Any,
     *,
     input: InputForm = "auto",
+    placeholders: re.Pattern[str] | None = None,
     known_instances: Collection[str] | None = None,
     used_names: Collection[str] | None = None,
 ) -> list[Violation]:
@@ -82,9 +85,23 @@ def validate(
     reading. The service rules (an unknown instance, a name already used) are checked only when
     the service's state is given. A request is valid when no violation has severity ``error``.
     Raises ``FormatError`` when the input cannot be read as a request at all.
+
+    ``placeholders`` matches the placeholders of a template (``${...}``, say): with it, a value
+    holding one, or given as a ``Placeholder``, is checked on what is known, its literal part,
+    and is reported once with rule ``dynamic`` and severity ``info``.
     """
+    form = _requests.detect(request) if input == "auto" else input
+    marks = None
+    if placeholders is not None:
+        request, marks = _dynamic.marked(request, placeholders, http=form == "http")
+        if isinstance(request, str) and marks.texts and not marks.literal(request).strip():
+            whole = _dynamic.whole(("body",) if form == "json" else (), marks.written(request))
+            return [_violation(whole)]
     document = _requests.to_document(request, input)
-    violations = _violations(document, known_instances, used_names)
+    failures = _failures(document, known_instances, used_names)
+    if marks is not None and marks.texts:
+        failures = _dynamic.checked(document, failures, marks)
+    violations = [_violation(failure) for failure in failures]
     unsent = _requests.unsent_fields(request, input)
     return [_where_it_went(v, unsent) for v in violations] if unsent else violations
 
@@ -101,11 +118,11 @@ def _where_it_went(violation: Violation, unsent: dict[str, str]) -> Violation:
     return replace(violation, message=f"{violation.message}: {hint}")
 
 
-def _violations(
+def _failures(
     document: dict[str, Any],
     known_instances: Collection[str] | None,
     used_names: Collection[str] | None,
-) -> list[Violation]:
+) -> list[Failure]:
     failures: list[Failure] = []
     _request_check().collect(document, (), failures)  # which asks each part's predicate
     failed = {failure.location for failure in failures}
@@ -127,7 +144,7 @@ def _violations(
                 lambda v: v in used_names,
                 "is already the name of an image the service holds",
             )
-    return [_violation(failure) for failure in failures]
+    return failures
 
 
 def _service_failure(
@@ -160,9 +177,9 @@ def expect(
     """
     document = _requests.to_document(request, input)
     broken = [
-        (_catalogue.rule(v.rule), v)
-        for v in _violations(document, known_instances, used_names)
-        if _catalogue.rule(v.rule).kind != "http"
+        (_catalogue.rule(f.rule), _violation(f))
+        for f in _failures(document, known_instances, used_names)
+        if _catalogue.rule(f.rule).kind != "http"
     ]
     if broken:
         first, violation = min(broken, key=lambda pair: pair[0].precedence)
@@ -179,11 +196,14 @@ def is_valid(violations: list[Violation]) -> bool:
 
 
 def _violation(failure: Failure) -> Violation:
+    message = f"{label(failure.location)} {failure.detail}"
+    if failure.rule == _dynamic.DYNAMIC:
+        return Violation(_dynamic.DYNAMIC, pointer(failure.location), message, None, None, "info")
     rule = _catalogue.rule(failure.rule)
     return Violation(
         rule=rule.id,
         path=pointer(failure.location),
-        message=f"{label(failure.location)} {failure.detail}",
+        message=message,
         code=rule.code,
         status=rule.status,
         severity=rule.severity,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -172,3 +173,31 @@ def test_help_names_the_workflow_formats(capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     for word in ("conductor-task", "asl-state", "http_request", "aws-sdk:ec2:createImage"):
         assert word in out
+
+
+@pytest.mark.parametrize(("options", "rule"), KINDS)
+def test_lint_finds_in_a_workflow_of_generated_tasks_what_each_one_breaks(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    options: list[str],
+    rule: str | None,
+) -> None:
+    """The round trip a user makes: generated tasks and states pasted into a workflow and a
+    state machine, then linted; each call found, each with its own rule and nothing else."""
+    tasks = lines(capsys, "--format", "conductor-task", "--count", "4", *SEED, *options)
+    states = lines(capsys, "--format", "asl-state", "--count", "4", *SEED, *options)
+    workflow = tmp_path / "backup.json"
+    workflow.write_text(json.dumps({"name": "backup", "version": 1, "tasks": tasks}))
+    machine = tmp_path / "backup.asl.json"
+    named = {f"Image{i}": {**state, "End": True} for i, state in enumerate(states)}
+    machine.write_text(json.dumps({"StartAt": "Image0", "States": named}))
+    _cli.main(["lint", "--format", "json", str(workflow), str(machine)])
+    reports = json.loads(capsys.readouterr().out)
+    names = ([t["taskReferenceName"] for t in tasks], list(named))
+    for report, tasks_named in zip(reports, names, strict=True):
+        assert report["calls"] == len(tasks_named)
+        found: dict[str, set[str]] = {name: set() for name in tasks_named}
+        for v in report["violations"]:
+            if v["severity"] == "error" or v["rule"] == rule:
+                found[v["task"]].add(v["rule"])
+        assert found == {name: expected(rule) for name in tasks_named}

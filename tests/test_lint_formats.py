@@ -15,12 +15,13 @@ import jsonschema
 import pytest
 
 from createimage_contract import __version__, _cli, _lint_formats, rules, validate
+from createimage_contract.schema import DYNAMIC
 
 ROOT = Path(__file__).resolve().parent.parent
 SARIF_SCHEMA = ROOT / "tests" / "schemas" / "sarif-schema-2.1.0.json"
 VALID = sorted(f"examples/valid/{p.name}" for p in (ROOT / "examples" / "valid").iterdir())
 INVALID = sorted(f"examples/invalid/{p.name}" for p in (ROOT / "examples" / "invalid").iterdir())
-COMMAND = re.compile(r"::(?P<level>error|warning) (?P<properties>[^:]*)::(?P<message>.*)")
+COMMAND = re.compile(r"::(?P<level>error|warning|notice) (?P<properties>[^:]*)::(?P<message>.*)")
 
 
 def lint(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -254,8 +255,10 @@ def test_sarif_rules_are_the_catalogue(
     _, log = sarif(capsys, sarif_schema, *VALID[:1])
     driver = log["runs"][0]["tool"]["driver"]
     assert (driver["name"], driver["version"]) == ("createimage-contract", __version__)
-    assert [r["id"] for r in driver["rules"]] == list(rules())
-    for described in driver["rules"]:
+    # The catalogue, then the info of a value known only at run time (a placeholder).
+    assert [r["id"] for r in driver["rules"]] == [*rules(), DYNAMIC]
+    assert driver["rules"][-1]["defaultConfiguration"]["level"] == "note"
+    for described in driver["rules"][:-1]:
         catalogued = rules()[described["id"]]
         assert described["defaultConfiguration"]["level"] == catalogued.severity
         assert described["shortDescription"]["text"]
@@ -314,3 +317,104 @@ def test_sarif_stdin_has_no_file(
     for result in log["runs"][0]["results"]:
         (location,) = result["locations"]
         assert set(location) == {"logicalLocations"}
+
+
+# --------------------------------------------------------------------------------- workflows
+
+WORKFLOW = """{
+  "name": "nightly",
+  "tasks": [
+    {"name": "notify", "taskReferenceName": "notify_ref", "type": "HTTP",
+     "inputParameters": {"http_request": {"uri": "https://hooks.example.com/x", "method": "POST"}}},
+    {
+      "name": "image", "taskReferenceName": "image_ref", "type": "HTTP",
+      "inputParameters": {"http_request": {
+        "uri": "https://ec2.us-east-1.amazonaws.com/?Action=CreateImage&Version=2016-11-15",
+        "method": "POST",
+        "contentType": "application/x-www-form-urlencoded",
+        "body": {
+          "InstanceId": "${workflow.input.instanceId}",
+          "Name": "nightly#1"
+        }
+      }}
+    }
+  ]
+}
+"""
+"""A wrong Name on line 14, a dynamic InstanceId on line 13."""
+MACHINE = """\
+StartAt: Image
+States:
+  Image:
+    Type: Task
+    Resource: arn:aws:states:::aws-sdk:ec2:createImage
+    Parameters:
+      InstanceId.$: $.instance
+      Name: a
+    End: true
+"""
+"""A short Name on line 8, a dynamic InstanceId (its ``.$`` key) on line 7."""
+NO_CALL = '{"name": "tidy", "tasks": [{"name": "t", "taskReferenceName": "t", "type": "WAIT"}]}'
+
+
+def test_github_annotates_workflow_lines_with_the_task(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    conductor = write(tmp_path, "nightly.json", WORKFLOW)
+    machine = write(tmp_path, "image.asl.yaml", MACHINE)
+    code, out, _ = lint(capsys, "--format", "github", conductor, machine)
+    assert code == 1
+    found = [(c["level"], c["file"], c["line"], c["title"]) for c in commands(out)]
+    assert found == [
+        ("error", conductor, "14", "name.charset"),
+        ("notice", conductor, "13", "dynamic"),
+        ("error", machine, "8", "name.length"),
+        ("notice", machine, "7", "dynamic"),
+    ]
+    messages = [c["message"] for c in commands(out)]
+    assert messages[0].startswith(
+        "/tasks/1/inputParameters/http_request/body/Name: InvalidAMIName.Malformed task image_ref:"
+    )
+    assert messages[3].startswith("/States/Image/Parameters/InstanceId.$: task Image: InstanceId")
+
+
+def test_a_workflow_without_a_call_is_a_notice_and_a_sarif_note(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sarif_schema: jsonschema.Draft4Validator,
+) -> None:
+    source = write(tmp_path, "tidy.json", NO_CALL)
+    code, out, _ = lint(capsys, "--format", "github", source)
+    [notice] = commands(out)
+    assert (code, notice["level"], notice["file"]) == (0, "notice", source)
+    assert notice["message"] == "no CreateImage call: no HTTP task"
+    code, log = sarif(capsys, sarif_schema, source)
+    [invocation] = log["runs"][0]["invocations"]
+    [note] = invocation["toolExecutionNotifications"]
+    assert (code, invocation["executionSuccessful"], note["level"]) == (0, True, "note")
+    assert log["runs"][0]["results"] == []
+
+
+def test_sarif_dynamic_values_are_notes_of_their_own_rule(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    sarif_schema: jsonschema.Draft4Validator,
+) -> None:
+    source = write(tmp_path, "nightly.json", WORKFLOW)
+    code, log = sarif(capsys, sarif_schema, source)
+    run = log["runs"][0]
+    rules_listed = run["tool"]["driver"]["rules"]
+    levels = [
+        (r["ruleId"], r["level"], rules_listed[r["ruleIndex"]]["id"], r["locations"][0])
+        for r in run["results"]
+    ]
+    assert [(rule_id, level, listed) for rule_id, level, listed, _ in levels] == [
+        ("name.charset", "error", "name.charset"),
+        (DYNAMIC, "note", DYNAMIC),
+    ]
+    pointers = [where["logicalLocations"][0]["fullyQualifiedName"] for *_, where in levels]
+    assert pointers == [
+        "/tasks/1/inputParameters/http_request/body/Name",
+        "/tasks/1/inputParameters/http_request/body/InstanceId",
+    ]
+    assert code == 1
