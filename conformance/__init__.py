@@ -10,6 +10,11 @@ baseline of known deviations; ``json_report``, ``junit_xml`` and ``finding_lines
 ``Answer``) on loopback; ``CreateImageMock`` is the same service without a network, for unit
 tests; ``Child`` serves it (or one of its ``VARIANTS``, which ``selftest`` checks the run
 against) in a process of its own.
+
+``corpus`` draws one fixed corpus of DryRun requests from a seed, ``replay`` sends it to a
+target and ``summarize`` tells answers apart by status, error code and XML shape, so that
+several targets can be compared with each other (``createimage-contract matrix``);
+``start_target`` keeps an embedded target up for as long as they need it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,18 @@ from ._engine import category_names
 from ._mock import CreateImageMock
 from ._options import Options
 from ._reference import Answer, ReferenceService, Running, serve
+from ._replay import (
+    AnswerSummary,
+    CorpusRequest,
+    Exchange,
+    answer_shape,
+    corpus,
+    describe_requests,
+    replay,
+    start_target,
+    summarize,
+    with_instance,
+)
 from ._report import (
     BaselineError,
     Cause,
@@ -62,6 +79,7 @@ __all__ = [
     "FIXED_CREDENTIALS",
     "VARIANTS",
     "Answer",
+    "AnswerSummary",
     "BaselineError",
     "CategoryFinished",
     "Cause",
@@ -69,9 +87,11 @@ __all__ = [
     "ChildError",
     "CleanedUp",
     "Conformance",
+    "CorpusRequest",
     "CreateImageMock",
     "CreateImageWarning",
     "Event",
+    "Exchange",
     "Finding",
     "InternalError",
     "Listener",
@@ -87,20 +107,27 @@ __all__ = [
     "TargetError",
     "Variant",
     "Verdict",
+    "answer_shape",
     "catches_label",
     "category_names",
     "cause_lines",
     "causes",
     "check_target",
     "checks_for",
+    "corpus",
     "describe_internal_error",
+    "describe_requests",
     "finding_lines",
     "json_report",
     "junit_xml",
     "load_baseline",
     "probe",
+    "replay",
     "run",
     "serve",
+    "start_target",
+    "summarize",
     "variant",
+    "with_instance",
     "write_baseline",
 ]

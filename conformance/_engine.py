@@ -64,6 +64,7 @@ from ._results import (
 from ._runtime import (
     frozen_heap,
     internal_error_line,
+    interrupt_held,
     interrupts_kept,
     raise_if_interrupted,
     shrink_budget,
@@ -435,13 +436,15 @@ class _Session:
         return [first, self._exchange(DUPLICATE, again, self._start(again, category))]
 
     def _exchange(self, rule_id: str, example: Example, pending: Pending) -> Exchange:
-        response = pending.answer()
+        with interrupt_held():  # the image an answer creates is always known, to be removed
+            response = pending.answer()
+            exchange = Exchange(rule_id, example, pending.sent, response, self.images.describe)
+            ok = response.status == 200
+            image_id = _xml.path_text(exchange.root, "imageId") if ok else None
+            if image_id:
+                self.created[image_id] = None
         self._silent = self._silent + 1 if response.status is None else 0
         self.gone = self.gone or self._silent >= SILENT_LIMIT
-        exchange = Exchange(rule_id, example, pending.sent, response, self.images.describe)
-        image_id = _xml.path_text(exchange.root, "imageId") if response.status == 200 else None
-        if image_id:
-            self.created[image_id] = None
         if example.expect.rule in (None, DRY_RUN) and response.status is not None:
             self.valid_answers += 1
             self.unknown_instance_answers += _xml.error_code(exchange.root) == UNKNOWN_INSTANCE

@@ -111,6 +111,8 @@ def shrink_budget(seconds: float) -> Iterator[None]:
 
 
 _INTERRUPTED = threading.Event()
+_HELD = threading.Event()
+"""Set while an answer is read and what it created is noted (``interrupt_held``)."""
 
 
 @contextmanager
@@ -130,7 +132,8 @@ def interrupts_kept() -> Iterator[None]:
 
     def interrupted(signum: int, frame: FrameType | None) -> None:
         _INTERRUPTED.set()
-        raise KeyboardInterrupt
+        if not _HELD.is_set():
+            raise KeyboardInterrupt
 
     _INTERRUPTED.clear()
     signal.signal(signal.SIGINT, interrupted)
@@ -139,6 +142,20 @@ def interrupts_kept() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         _INTERRUPTED.clear()
+
+
+@contextmanager
+def interrupt_held() -> Iterator[None]:
+    """A Ctrl-C waits for the block (reading an answer, and noting the image it created: a
+    Ctrl-C between the two would leave the image unknown, and never removed), then is raised.
+    The wait is at most the request's timeout. Where ``interrupts_kept`` is not in force, the
+    block is as any other."""
+    _HELD.set()
+    try:
+        yield
+    finally:
+        _HELD.clear()
+    raise_if_interrupted()
 
 
 def raise_if_interrupted() -> None:

@@ -291,11 +291,16 @@ class Transport:
         """The body, up to the cap."""
         chunks: list[bytes] = []
         size = 0
+        # A body of a known length, not encoded, is whole when that length is read: no call
+        # is made just to learn that nothing follows.
+        sized = "content-encoding" not in answer.headers
         while chunk := answer.read1(65536):
             chunks.append(chunk)
             size += len(chunk)
             if size > self._max_bytes:
                 return b"".join(chunks)[: self._max_bytes], True
+            if sized and answer.length_remaining == 0:
+                break
         return b"".join(chunks), False
 
     def _connection(self) -> HTTPConnection:

@@ -70,10 +70,16 @@ def _declares_doctype(body: bytes) -> bool:
 
 
 def local_name(element: Element) -> str:
+    tag = element.tag
+    if isinstance(tag, str):  # "{namespace}name" or "name": read, not parsed into a QName
+        return tag.rpartition("}")[2]
     return etree.QName(element).localname
 
 
 def namespace(element: Element) -> str | None:
+    tag = element.tag
+    if isinstance(tag, str):
+        return tag[1:].partition("}")[0] if tag.startswith("{") else None
     return etree.QName(element).namespace
 
 

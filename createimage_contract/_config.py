@@ -12,7 +12,6 @@ one line: a setting silently ignored would be a gate that checks less than it sa
 from __future__ import annotations
 
 import argparse
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +106,8 @@ def find_pyproject(start: Path) -> Path | None:
 def load_config(start: Path | None = None) -> Config:
     """The settings of the nearest ``pyproject.toml`` (from ``start``, the working folder by
     default); none when there is no such file or section."""
+    import tomllib  # only here: lint and generate read no configuration
+
     path = find_pyproject(start or Path.cwd())
     if path is None:
         return Config({})

@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from . import _inputs, _lint_formats, _workflows
-from ._console import EXIT_FOUND, EXIT_OK, EXIT_USAGE, QUIET, VERBOSE, Style, error, write_out
+from ._console import (
+    EXIT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    QUIET,
+    VERBOSE,
+    Style,
+    error,
+    whole_number,
+    write_out,
+)
 from .schema import (
     FormatError,
     Violation,
@@ -29,6 +39,9 @@ PLACEHOLDERS = {
 }
 """The placeholders a value may hold, by syntax; ``--placeholder`` adds more. A Step Functions
 ``"Key.$"`` member is one too, whole (``_workflows``)."""
+LINT_INPUTS: tuple[str, ...] = (*_inputs.READ_FORMS, "jsonl")
+"""``--input``: the forms ``_inputs`` reads, and JSON Lines, which ``_bulk`` streams."""
+MAX_JOBS = 1024
 
 LINT_EPILOG = """\
 inputs: a FILE may be a directory, searched with its subdirectories (not hidden ones) for
@@ -45,15 +58,25 @@ body fields is an HTTP request, any other JSON is parameters; anything else is a
             CreateImage), or a Step Functions state machine in JSON or YAML (its Task states
             arn:aws:states:::aws-sdk:ec2:createImage, in Parallel branches and Map too);
             paths are JSON pointers into the file, and each violation names its task or state
+  jsonl     JSON Lines: one request per line, in any of the first three forms (an object of
+            parameters or an HTTP request, or a JSON string holding a form body); blank lines
+            are ignored; not the default for any file
 
 placeholders: a value holding ${...}, {%...%}, {{...}} or ${{...}} (or a --placeholder), and a
 Step Functions "Key.$" member, is known only at run time: its literal characters and the length
 of its literal part are checked, and the rest is an info line (rule dynamic) that never fails.
 
+bulk (--input jsonl): the input is streamed, so it may be of any size, and its lines are
+checked by --jobs N worker processes (default: one per core; a small input in one) and
+reported as they come, in line order, with FILE:LINE: before the path. A line that is not JSON,
+not a request, or over 10 MiB is reported with its number (an error: exit 2) and the run goes
+on. On a terminal, a progress bar on standard error.
+
 report formats (--format):
   text    FILE:PATH: SEVERITY CODE rule-id message, one line per violation, then a summary;
           -q: the violation lines only; -v: also a line for each valid input
-  json    an array with one object per input
+  json    an array with one object per input; for jsonl, JSON Lines: an object per line
+          that breaks a rule or cannot be read, with its "line"
   github  GitHub Actions workflow commands: an annotation per violation, on its line
   sarif   SARIF 2.1.0, for code-scanning dashboards
 
@@ -69,6 +92,8 @@ examples:
   createimage-contract lint --format github requests/
   createimage-contract lint workflows/backup.json statemachine/backup.asl.yaml
   createimage-contract lint --ec2-host 'ec2.*.internal' --placeholder '<<[^>]*>>' flow.json
+  createimage-contract lint --input jsonl --jobs 4 -q requests.jsonl
+  zcat requests.jsonl.gz | createimage-contract lint --input jsonl --format json - > found.jsonl
 """
 
 
@@ -89,9 +114,15 @@ def register(commands: Any) -> None:
     )
     lint.add_argument(
         "--input",
-        choices=_inputs.READ_FORMS,
+        choices=LINT_INPUTS,
         default="auto",
         help="how to read the inputs (auto)",
+    )
+    lint.add_argument(
+        "--jobs",
+        type=whole_number(1, MAX_JOBS),
+        metavar="N",
+        help="with --input jsonl: check the lines in N processes (default: one per core)",
     )
     lint.add_argument(
         "--ec2-host",
@@ -152,6 +183,12 @@ def command(args: argparse.Namespace) -> int:
     files: list[str] = args.files
     if not files and sys.stdin.isatty():
         return error("lint", "no input; give FILE ... or - for stdin")
+    if args.jobs is not None and args.input != "jsonl":
+        return error("lint", "--jobs is for --input jsonl")
+    if args.input == "jsonl":
+        from . import _bulk  # only here: a plain lint starts no slower
+
+        return _bulk.command(args, placeholders(args.placeholder))
     sources = _inputs.expand(files) if files else [_inputs.STDIN]
     options = Options(args.input, tuple(args.ec2_host), placeholders(args.placeholder))
     results = [lint_one(source, options) for source in sources]
@@ -283,7 +320,7 @@ def write_text(results: list[Result], out: TextIO, style: Style, verbosity: int 
         for v in result.violations:
             if v.severity == "info" and verbosity <= QUIET:
                 continue
-            out.write(f"{style.bold(result.source)}:{v.path}: {_said(v, style)} {v.message}\n")
+            out.write(f"{style.bold(result.source)}:{v.path}: {said(v, style)} {v.message}\n")
         if result.note is not None and verbosity > QUIET:
             out.write(f"{style.bold(result.source)}: {style.yellow(result.note)}\n")
         if verbosity >= VERBOSE and result.valid:
@@ -292,7 +329,7 @@ def write_text(results: list[Result], out: TextIO, style: Style, verbosity: int 
         out.write(_summary(results, style) + "\n")
 
 
-def _said(violation: Violation, style: Style) -> str:
+def said(violation: Violation, style: Style) -> str:
     """The severity in words, the code and the rule: in a CI log colour is lost, and an error
     and a warning would look alike. An info (a dynamic value) has no code."""
     if violation.severity == "info":
@@ -311,14 +348,33 @@ def _summary(results: list[Result], style: Style) -> str:
     violations = [v for r in results for v in r.violations]
     errors = sum(v.severity == "error" for v in violations)
     warnings = sum(v.severity == "warning" for v in violations)
-    dynamic = len(violations) - errors - warnings
     unreadable = sum(r.error is not None for r in results)
-    invalid = sum(not r.valid for r in results) - unreadable
-    inputs = counted(len(results), "input")
+    return summary(
+        style,
+        checked=counted(len(results), "input"),
+        errors=errors,
+        warnings=warnings,
+        dynamic=len(violations) - errors - warnings,
+        invalid=sum(not r.valid for r in results) - unreadable,
+        unreadable=unreadable,
+    )
+
+
+def summary(
+    style: Style,
+    *,
+    checked: str,
+    errors: int,
+    warnings: int,
+    dynamic: int,
+    invalid: int,
+    unreadable: int,
+) -> str:
+    """The text report's last line; ``checked`` says what was checked (``3 inputs``)."""
     besides = f"; {counted(dynamic, 'value')} known only at run time" if dynamic else ""
     if not errors and not warnings and not unreadable:
-        return style.green(f"{inputs} checked, all valid") + besides + "."
-    parts = [f"{counted(errors, 'error')}, {counted(warnings, 'warning')} in {inputs}"]
+        return style.green(f"{checked} checked, all valid") + besides + "."
+    parts = [f"{counted(errors, 'error')}, {counted(warnings, 'warning')} in {checked}"]
     parts.append(f"{invalid} invalid")
     if unreadable:
         parts.append(f"{unreadable} unreadable")

@@ -12,7 +12,6 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import quote
 
-from . import __version__
 from ._json_lines import line_of, member_lines
 from .schema import DYNAMIC, Rule, Violation, rules
 
@@ -80,6 +79,21 @@ def _located(result: Result) -> list[tuple[Violation, int | None]]:
     return [(v, line_of(read, v.path, lines)) for v in result.violations]
 
 
+def github_line(source: str, line: int | None, violation: Violation | None, text: str) -> str:
+    """For a JSON Lines input (``_bulk``): the command for ``violation`` of the request on
+    ``line``, or, with no violation, ``::error`` for a line (``None``: an input) that cannot be
+    read, ``text`` saying why. The line is given for standard input too: it is the request's
+    only name there."""
+    where = {} if source == STDIN else {"file": source}
+    if line is not None:
+        where["line"] = str(line)
+    if violation is None:
+        return _command("error", where, "unreadable input", text)
+    code = "" if violation.severity == "info" else f"{violation.code or '4xx'} "
+    message = f"{violation.path}: {code}{violation.message}"
+    return _command(_GITHUB_LEVELS[violation.severity], where, violation.rule, message)
+
+
 # ----------------------------------------------------------------------------------- sarif
 
 
@@ -104,6 +118,8 @@ def write_sarif(results: list[Result], out: TextIO, exit_code: int) -> None:
 
 
 def _driver(catalogue: list[Rule]) -> dict[str, Any]:
+    from . import __version__  # only here: reading metadata is no part of a plain lint
+
     driver: dict[str, Any] = {"name": TOOL, "version": __version__}
     uri = _information_uri()
     if uri is not None:
@@ -204,3 +220,55 @@ def _notification(source: str, text: str, level: str = "error") -> dict[str, Any
     if source != STDIN:
         notification["locations"] = [{"physicalLocation": _physical(source, None)}]
     return notification
+
+
+# --------------------------------------------------------------- sarif, streamed (JSON Lines)
+
+
+def sarif_rule_indexes() -> dict[str, int]:
+    """Each rule's index in the driver's rules (``_driver``), ``dynamic`` last."""
+    index = {rule_id: i for i, rule_id in enumerate(rules())}
+    index[DYNAMIC] = len(index)
+    return index
+
+
+def sarif_head() -> str:
+    """A SARIF log written as it goes (``_bulk``), up to its first result; then come the
+    results, separated by ``,``, and ``sarif_tail``."""
+    driver = json.dumps(_driver(list(rules().values())))
+    return (
+        f'{{"$schema": {json.dumps(SARIF_SCHEMA)}, "version": "2.1.0", '
+        f'"runs": [{{"tool": {{"driver": {driver}}}, "results": [\n'
+    )
+
+
+def sarif_line_result(
+    source: str, line: int, violation: Violation, rule_index: int
+) -> dict[str, Any]:
+    """The result for ``violation`` of the request on ``line`` of a JSON Lines input: the line
+    is the region; for standard input, which is no artifact, a ``line`` property."""
+    result = _sarif_result(source, violation, line, rule_index)
+    if source == STDIN:
+        result["properties"] = {"line": line}
+    return result
+
+
+def sarif_line_notification(source: str, line: int | None, text: str) -> dict[str, Any]:
+    """The notification for a line (``None``: an input) of a JSON Lines input that cannot be
+    read."""
+    notification: dict[str, Any] = {"level": "error", "message": {"text": text}}
+    if source != STDIN:
+        notification["locations"] = [{"physicalLocation": _physical(source, line)}]
+    elif line is not None:
+        notification["properties"] = {"line": line}
+    return notification
+
+
+def sarif_tail(exit_code: int, successful: bool) -> tuple[str, str]:
+    """The end of a streamed log, around its notifications (JSON objects separated by
+    ``,``): the invocation, unsuccessful when an input or line could not be read."""
+    return (
+        f'\n], "invocations": [{{"executionSuccessful": {json.dumps(successful)}, '
+        f'"exitCode": {exit_code}, "toolExecutionNotifications": [',
+        "]}]}]}\n",
+    )

@@ -10,14 +10,10 @@ service it talks to work side by side, and a few of them keep both cores busy.
 from __future__ import annotations
 
 import argparse
-import atexit
 import json
-import multiprocessing
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -40,6 +36,8 @@ from ._console import (
 from ._values import check_ids
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from .conformance import Child
 
 DEFAULT_JOBS = 2
@@ -189,6 +187,8 @@ def check_variant(name: str, seed: int, checks: tuple[str, ...]) -> Result:
 
 def _worker_child() -> Child:
     """The worker's child, started with the first variant, stopped when the worker ends."""
+    import atexit
+
     from .conformance import Child
 
     global _child
@@ -210,6 +210,9 @@ def _results(
 ) -> Iterator[Result]:
     """Each variant's result, in the order of ``names``, as soon as it and those before it are
     done; ``jobs`` worker processes check them (started fresh: no fork of a running process)."""
+    import multiprocessing  # only here, as the pool: lint starts without them
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=context) as pool:
         futures: list[Future[Result]] = [
@@ -227,6 +230,8 @@ def _results(
 
 
 def command(args: argparse.Namespace) -> int:
+    from concurrent.futures.process import BrokenProcessPool
+
     from .conformance import CHECK_IDS
 
     checks = tuple(c for c in CHECK_IDS if c not in args.exclude_checks)

@@ -1,13 +1,19 @@
-"""Compiles the contract's nodes (``_model``) into plain Python checks.
+"""Compiles the contract's nodes (``_model``) into plain Python checks, written as source.
 
-Each node (a schema object) becomes two functions: ``valid(instance) -> bool``, a predicate
-generated as Python source (``_predicates``) that builds nothing, and ``collect(instance,
-location, out)``, closures that append a ``Failure`` for every assertion broken, naming the
-catalogue rule of the nearest ``x-rule`` at or above the assertion. ``collect`` asks each
-member's and item's
-predicate before descending, so a valid request costs one pass of generated predicates and no
-allocation (this is what makes ``validate`` faster than botocore's own parameter validation),
-and an invalid one pays for messages only where it is wrong.
+Each node (a schema object) becomes two generated functions: ``valid(instance) -> bool``, the
+predicate (``_predicates``), which builds nothing, and ``collect(instance, location, out)``,
+the walk, which appends a ``Failure`` for every assertion broken, naming the catalogue rule of
+the nearest ``x-rule`` at or above the assertion. The walk is the predicate's code with each
+``return False`` turned into an append: the same tests (``PredicateWriter.failed``), inlined
+the same way, so a valid part costs about what it costs the predicate, and a wrong one pays
+for its location and message only in the branch that appends them. ``validate`` walks every
+request; it does not ask the predicate first, which would cost a wrong request twice.
+
+The walk reports in document order: members in the order the instance has them, items in
+order, and, within a value, its type first (a value of the wrong type is reported for its type
+alone), then its assertions as the schema writes them. Members are looked up in the schema's
+order, as the predicate does; when more than one member of an object fails, their failures
+are put back in the instance's order.
 
 The model has refused any keyword it does not know; each assertion it knows compiles here. The
 tests compare the verdicts with the ``jsonschema`` library's on generated instances.
@@ -19,15 +25,21 @@ semantics (see ``_ecma``).
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from . import _ecma
 from ._model import Assertion, Conditional, Members, Node
-from ._predicates import PredicateWriter
+from ._predicates import (
+    NEVER_FAILS,
+    Known,
+    PredicateWriter,
+    applies,
+    indent,
+    next_variable,
+    within,
+)
 
 Location = tuple[str | int, ...]
 Predicate = Callable[[Any], bool]
@@ -52,11 +64,6 @@ class Compiled:
 
     valid: Predicate
     collect: Collect
-
-    def check(self, instance: Any, location: Location, out: list[Failure]) -> None:
-        """Append every failure of ``instance``, asking the fast predicate first."""
-        if not self.valid(instance):
-            self.collect(instance, location, out)
 
 
 _JSON_TYPES: dict[str, Predicate] = {
@@ -92,37 +99,55 @@ def same_json_value(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _leaf(valid: Predicate, rule: str, detail: Callable[[Any], str]) -> Collect:
-    """An assertion on the instance itself; a failure is one ``Failure`` at its location."""
+# --- messages ----------------------------------------------------------------------------------
 
-    def collect(instance: Any, location: Location, out: list[Failure]) -> None:
-        if not valid(instance):
-            out.append(Failure(rule, location, detail(instance)))
+Detail = str | Callable[[Any], str]
+"""How a failure is worded: a fixed text, or one made from the value that broke the assertion."""
 
-    return collect
+# keyword: (what it measures, the message)
+_BOUNDS: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "minLength": (len, "has {n} character{s}, fewer than {limit}"),
+    "maxLength": (len, "has {n} character{s}, more than {limit}"),
+    "minimum": (lambda v: v, "is {n}, less than {limit}"),
+    "maximum": (lambda v: v, "is {n}, more than {limit}"),
+    "maxItems": (len, "has {n} item{s}, more than {limit}"),
+}
 
 
-def _said(message: str | None, default: Callable[[Any], str]) -> Callable[[Any], str]:
-    """The schema's own message for a failure, with the value that broke it, or the default."""
+def _bound_detail(keyword: str, limit: Any) -> Callable[[Any], str]:
+    measure, text = _BOUNDS[keyword]
+
+    def detail(value: Any) -> str:
+        n = measure(value)
+        return text.format(n=n, limit=limit, s="" if n == 1 else "s")  # 1 character
+
+    return detail
+
+
+def _default_detail(keyword: str, value: Any) -> Callable[[Any], str]:
+    """The message of a failed ``type``, ``enum``, ``const`` or ``pattern``."""
+    if keyword == "type":
+        wanted = " or ".join(_ARTICLES.get(n, f"a {n}") for n in value)
+        return lambda v: f"must be {wanted}, not {json_type(v)} {excerpt(v)}"
+    if keyword == "enum":
+        listed = ", ".join(str(o) for o in value)
+        return lambda v: f"must be one of {listed}, not {excerpt(v)}"
+    if keyword == "const":
+        return lambda v: f"must be {value}, not {excerpt(v)}"
+    return lambda v: f"does not match {value}: {excerpt(v)}"
+
+
+def detail(assertion: Assertion, node: Node) -> Detail:
+    """The message of a failure of ``assertion``, an assertion about the value itself: the
+    schema's own (``x-message``, with the value that broke it where it names one), or ours."""
+    keyword, value, message = assertion.keyword, assertion.value, node.message
+    if keyword in _BOUNDS:
+        return message or _bound_detail(keyword, value)
+    if keyword == "not":
+        return message or f"must not match {value.description or value}"
     if message is None:
-        return default
-    return lambda instance: f"{message}, not {excerpt(instance)}"
-
-
-def _is_number(value: Any) -> bool:
-    return type(value) is int or type(value) is float
-
-
-def _typed(type_check: Collect, rest: Collect) -> Collect:
-    """A value of the wrong type is reported once: for its type, not also for its bounds."""
-
-    def collect(instance: Any, location: Location, out: list[Failure]) -> None:
-        before = len(out)
-        type_check(instance, location, out)
-        if len(out) == before:
-            rest(instance, location, out)
-
-    return collect
+        return _default_detail(keyword, value)
+    return lambda v: f"{message}, not {excerpt(v)}"
 
 
 REDACTED = "<redacted>"
@@ -132,185 +157,193 @@ def _redacting(collect: Collect) -> Collect:
     """Messages about a secret value (a key id, a signature, a token) do not repeat it."""
 
     def redacted(instance: Any, location: Location, out: list[Failure]) -> None:
-        found: list[Failure] = []
-        collect(instance, location, found)
-        shown = excerpt(instance)
-        out += [Failure(f.rule, f.location, f.detail.replace(shown, REDACTED)) for f in found]
+        start = len(out)
+        collect(instance, location, out)
+        if len(out) > start:
+            shown = excerpt(instance)
+            out[start:] = [
+                Failure(f.rule, f.location, f.detail.replace(shown, REDACTED)) for f in out[start:]
+            ]
 
     return redacted
 
 
-def _nothing(instance: Any, location: Location, out: list[Failure]) -> None:
-    return None
+def _in_order(out: list[Failure], start: int, instance: dict[Any, Any], depth: int) -> None:
+    """The failures appended since ``start`` by the members of ``instance``, which are checked
+    in the schema's order, put back in the instance's order (the member's name is the segment
+    ``depth`` of their location). A stable sort: each member's own failures keep their order."""
+    position = {name: index for index, name in enumerate(instance)}
+    out[start:] = sorted(out[start:], key=lambda failure: position[failure.location[depth]])
 
 
-def _all_of(parts: list[Collect]) -> Collect:
-    if not parts:
-        return _nothing
-    if len(parts) == 1:
-        return parts[0]
+# --- the walks ---------------------------------------------------------------------------------
 
-    def collect(instance: Any, location: Location, out: list[Failure]) -> None:
-        for part in parts:
-            part(instance, location, out)
-
-    return collect
+At = tuple[str, tuple[str, ...]]
+"""A location in generated source: the variable holding its start, and the expressions of the
+segments after it (member names, loop indices). It is built only where a failure is appended."""
 
 
-# keyword: (the instances it applies to, what it measures, the test, the message)
-_BOUNDS: dict[str, tuple[Predicate, Callable[[Any], Any], Callable[[Any, Any], bool], str]] = {
-    "minLength": (
-        lambda v: type(v) is str,
-        len,
-        operator.ge,
-        "has {n} character{s}, fewer than {limit}",
-    ),
-    "maxLength": (
-        lambda v: type(v) is str,
-        len,
-        operator.le,
-        "has {n} character{s}, more than {limit}",
-    ),
-    "minimum": (_is_number, lambda v: v, operator.ge, "is {n}, less than {limit}"),
-    "maximum": (_is_number, lambda v: v, operator.le, "is {n}, more than {limit}"),
-    "maxItems": (lambda v: type(v) is list, len, operator.le, "has {n} item{s}, more than {limit}"),
-}
+def _location(at: At) -> str:
+    start, segments = at
+    return f"({', '.join(('*' + start, *segments))})" if segments else start
 
 
-def _bound(keyword: str, limit: int, rule: str, message: str | None) -> Collect:
-    applies, measure, within, text = _BOUNDS[keyword]
+def _below(at: At, segment: str) -> At:
+    return at[0], (*at[1], segment)
 
-    def said(value: Any) -> str:
-        n = measure(value)
-        return message or text.format(n=n, limit=limit, s="" if n == 1 else "s")  # 1 character
 
-    return _leaf(lambda v: not applies(v) or within(measure(v), limit), rule, said)
+class _WalkWriter:
+    """Generates the walk of a node: ``collect(v, loc, out)``, its predicate's tests inlined the
+    same way, each failure appended with its rule, location and message. The local ``n`` counts
+    the failures in ``out``, so that telling whether a part added any costs no call."""
+
+    def __init__(self, predicates: PredicateWriter) -> None:
+        self._predicates = predicates
+        self._names: dict[int, str] = {}
+        predicates.namespace.update(_Failure=Failure, _in_order=_in_order)
+
+    def walk(self, node: Node) -> Collect:
+        collect: Collect = self._predicates.namespace[self._function(node)]
+        return collect
+
+    def _function(self, node: Node) -> str:
+        key = id(node)
+        if key not in self._names:
+            name = f"_collect_{len(self._names)}"
+            self._names[key] = name
+            body = self._own(node, "v", ("loc", ()), ())
+            self._predicates.define(
+                [f"def {name}(v, loc, out):", "    n = len(out)", *indent(body)]
+            )
+            if node.secret:
+                namespace = self._predicates.namespace
+                namespace[name] = _redacting(namespace[name])
+        return self._names[key]
+
+    def _node(self, node: Node, v: str, at: At, known: Known) -> list[str]:
+        """Statements that append the failures of the variable ``v`` against ``node``."""
+        if node.secret:  # its own function, which redacts; asked only when the value is wrong
+            call = f"{self._function(node)}({v}, {_location(at)}, out)"
+            return [
+                f"if not {self._predicates.name(node)}({v}):",
+                f"    {call}",
+                "    n = len(out)",
+            ]
+        return self._own(node, v, at, known)
+
+    def _own(self, node: Node, v: str, at: At, known: Known) -> list[str]:
+        if node.never:
+            return self._append(node.rule, at, repr("is not allowed here"))
+        typed = next((a for a in node.assertions if a.keyword == "type"), None)
+        type_failed, known = self._predicates.type_test(typed, v, known)
+        checks: list[str] = []
+        for assertion in node.assertions:
+            if assertion is not typed:
+                checks += self._assertion(assertion, node, v, at, known)
+        if typed is None or type_failed is None:
+            return checks
+        # A value of the wrong type is reported once: for its type, not also for its bounds.
+        lines = [
+            f"if {type_failed}:",
+            *indent(self._append(node.rule, at, self._said(typed, node, v))),
+        ]
+        return [*lines, "else:", *indent(checks)] if checks else lines
+
+    def _append(self, rule: str, at: At, said: str) -> list[str]:
+        return [f"out.append(_Failure({rule!r}, {_location(at)}, {said}))", "n += 1"]
+
+    def _said(self, assertion: Assertion, node: Node, v: str) -> str:
+        """The source of the message of a failure of ``assertion`` by ``v``."""
+        said = detail(assertion, node)
+        return repr(said) if isinstance(said, str) else f"{self._predicates.constant(said)}({v})"
+
+    def _assertion(
+        self, assertion: Assertion, node: Node, v: str, at: At, known: Known
+    ) -> list[str]:
+        keyword, value = assertion.keyword, assertion.value
+        failed = self._predicates.failed(assertion, v, known)
+        if failed is not None:
+            if failed == NEVER_FAILS:
+                return []
+            return [
+                f"if {failed}:",
+                *indent(self._append(node.rule, at, self._said(assertion, node, v))),
+            ]
+        if keyword == "required":
+            return within(applies("object", v, known), self._required(value, node, v, at))
+        if keyword == "properties":
+            return within(applies("object", v, known), self._properties(value, v, at))
+        if keyword == "items":
+            return within(applies("array", v, known), self._items(value, v, at))
+        if keyword == "allOf":
+            return [line for sub in value for line in self._node(sub, v, at, known)]
+        if keyword == "$ref":
+            return self._node(value, v, at, known)
+        return self._conditional(value, v, at, known)  # "if", the one keyword left
+
+    def _required(self, names: tuple[str, ...], node: Node, v: str, at: At) -> list[str]:
+        said = repr(node.message or "is missing")
+        lines: list[str] = []
+        for name in names:
+            lines += [f"if {name!r} not in {v}:"]
+            lines += indent(self._append(node.rule, _below(at, repr(name)), said))
+        return lines
+
+    def _items(self, item_node: Node, v: str, at: At) -> list[str]:
+        item = next_variable(v)
+        index = "i" + item[1:]
+        body = self._node(item_node, item, _below(at, index), ())
+        return [f"for {index}, {item} in enumerate({v}):", *indent(body)] if body else []
+
+    def _properties(self, members: Members, v: str, at: At) -> list[str]:
+        """The members the schema names, in its order, then any other, in the instance's; the
+        failures of more than one member are then put in the instance's order."""
+        member = next_variable(v)
+        start = "m" + member[1:]
+        lines = [f"{start} = n"]
+        for name, sub in members.named.items():
+            body = self._node(sub, member, _below(at, repr(name)), ())
+            if body:
+                lines += [f"if {name!r} in {v}:", f"    {member} = {v}[{name!r}]", *indent(body)]
+        key = "k" + member[1:]
+        other: list[str] = []
+        if members.other is not None:
+            other = self._node(members.other, member, _below(at, key), ())
+        if other:
+            known = self._predicates.constant(frozenset(members.named))
+            lines += [
+                f"if not {known}.issuperset({v}):",
+                f"    for {key} in {v}:",
+                f"        if {key} not in {known}:",
+                f"            {member} = {v}[{key}]",
+                *indent(other, 3),
+            ]
+        depth = f"len(loc) + {len(at[1])}"
+        return [*lines, f"if n - {start} > 1: _in_order(out, {start}, {v}, {depth})"]
+
+    def _conditional(self, conditional: Conditional, v: str, at: At, known: Known) -> list[str]:
+        then = self._node(conditional.then, v, at, known) if conditional.then else []
+        otherwise = self._node(conditional.otherwise, v, at, known) if conditional.otherwise else []
+        if not then and not otherwise:
+            return []
+        test = f"if {self._predicates.satisfied(conditional.condition, v, known)}:"
+        return [test, *indent(then or ["pass"]), "else:", *indent(otherwise or ["pass"])]
 
 
 class _Compiler:
     def __init__(self) -> None:
         self._compiled: dict[int, Compiled] = {}
         self._predicates = PredicateWriter(same_json_value)
+        self._walks = _WalkWriter(self._predicates)
 
     def compiled(self, node: Node) -> Compiled:
         """The node compiled; one per node (nodes are shared by refs)."""
         if id(node) not in self._compiled:
-            self._compiled[id(node)] = Compiled(
-                self._predicates.predicate(node), self._collect(node)
-            )
+            self._compiled[id(node)] = Compiled(self.predicate(node), self._walks.walk(node))
         return self._compiled[id(node)]
 
-    def _collect(self, node: Node) -> Collect:
-        if node.never:
-            return _leaf(lambda _: False, node.rule, lambda _: "is not allowed here")
-        typed: Collect | None = None
-        parts: list[Collect] = []
-        for assertion in node.assertions:
-            part = self._assertion(assertion, node)
-            if assertion.keyword == "type":
-                typed = part
-            else:
-                parts.append(part)
-        collect = _all_of(parts)
-        if typed is not None:
-            collect = _typed(typed, collect)
-        return _redacting(collect) if node.secret else collect
-
-    def _assertion(self, assertion: Assertion, node: Node) -> Collect:
-        keyword, value, rule, message = assertion.keyword, assertion.value, node.rule, node.message
-        if keyword in _BOUNDS:
-            return _bound(keyword, value, rule, message)
-        build: Callable[[Any, Node], Collect] = getattr(self, "_" + keyword.replace("$", "dollar_"))
-        return build(value, node)
-
-    def _dollar_ref(self, target: Node, _: Node) -> Collect:
-        return self.compiled(target).collect
-
-    def _type(self, names: tuple[str, ...], node: Node) -> Collect:
-        tests = [_JSON_TYPES[name] for name in names]
-        wanted = " or ".join(_ARTICLES.get(n, f"a {n}") for n in names)
-        return _leaf(
-            lambda v: any(test(v) for test in tests),
-            node.rule,
-            _said(node.message, lambda v: f"must be {wanted}, not {json_type(v)} {excerpt(v)}"),
-        )
-
-    def _enum(self, options: tuple[Any, ...], node: Node) -> Collect:
-        listed = ", ".join(str(o) for o in options)
-        return _leaf(
-            lambda v: any(same_json_value(v, o) for o in options),
-            node.rule,
-            _said(node.message, lambda v: f"must be one of {listed}, not {excerpt(v)}"),
-        )
-
-    def _const(self, expected: Any, node: Node) -> Collect:
-        return _leaf(
-            lambda v: same_json_value(v, expected),
-            node.rule,
-            _said(node.message, lambda v: f"must be {expected}, not {excerpt(v)}"),
-        )
-
-    def _pattern(self, pattern: str, node: Node) -> Collect:
-        search = _ecma.compile_pattern(pattern).search
-        return _leaf(
-            lambda v: type(v) is not str or search(v) is not None,
-            node.rule,
-            _said(node.message, lambda v: f"does not match {pattern}: {excerpt(v)}"),
-        )
-
-    def _required(self, names: tuple[str, ...], node: Node) -> Collect:
-        rule, message = node.rule, node.message
-
-        def collect(instance: Any, location: Location, out: list[Failure]) -> None:
-            if type(instance) is dict:
-                for name in names:
-                    if name not in instance:
-                        out.append(Failure(rule, (*location, name), message or "is missing"))
-
-        return collect
-
-    def _properties(self, members: Members, _: Node) -> Collect:
-        known = {name: self.compiled(sub) for name, sub in members.named.items()}
-        extra = self.compiled(members.other) if members.other is not None else None
-
-        def collect(instance: Any, location: Location, out: list[Failure]) -> None:
-            if type(instance) is dict:
-                for name, value in instance.items():
-                    compiled = known.get(name, extra)
-                    if compiled is not None:
-                        compiled.check(value, (*location, name), out)
-
-        return collect
-
-    def _items(self, sub: Node, _: Node) -> Collect:
-        item = self.compiled(sub)
-
-        def collect(instance: Any, location: Location, out: list[Failure]) -> None:
-            if type(instance) is list:
-                for index, value in enumerate(instance):
-                    item.check(value, (*location, index), out)
-
-        return collect
-
-    def _allOf(self, subs: tuple[Node, ...], _: Node) -> Collect:
-        return _all_of([self.compiled(sub).collect for sub in subs])
-
-    def _not(self, sub: Node, node: Node) -> Collect:
-        matches = self._predicates.predicate(sub)
-        detail = node.message or f"must not match {sub.description or sub}"
-        return _leaf(lambda v: not matches(v), node.rule, lambda _: detail)
-
-    def _if(self, conditional: Conditional, _: Node) -> Collect:
-        condition = self._predicates.predicate(conditional.condition)
-        then = self.compiled(conditional.then).collect if conditional.then else _nothing
-        otherwise = (
-            self.compiled(conditional.otherwise).collect if conditional.otherwise else _nothing
-        )
-
-        def collect(instance: Any, location: Location, out: list[Failure]) -> None:
-            (then if condition(instance) else otherwise)(instance, location, out)
-
-        return collect
+    def predicate(self, node: Node) -> Predicate:
+        return self._predicates.predicate(node)
 
 
 @cache
@@ -325,4 +358,4 @@ def compiled(node: Node) -> Compiled:
 
 def predicate(node: Node) -> Predicate:
     """Whether a value satisfies ``node`` (of the contract): its generated predicate."""
-    return compiled(node).valid
+    return _compiler().predicate(node)

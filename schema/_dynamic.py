@@ -15,7 +15,7 @@ that stay true whatever the marks become.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, cast
@@ -92,7 +92,7 @@ def marked(request: Any, pattern: re.Pattern[str], http: bool) -> tuple[Any, Mar
     """The request with its placeholders marked; an HTTP request's wholly dynamic fields (a body
     that is one placeholder) are taken out, to be reported as such."""
     marks = Marks(pattern)
-    if not _holds(request, pattern.search) or _has_marks(request):
+    if not _holds(request, pattern) or _has_marks(request):
         # Most requests hold no placeholder. One that holds the marks' own characters is
         # checked as written, rather than guessed at.
         return request, marks
@@ -106,13 +106,73 @@ def marked(request: Any, pattern: re.Pattern[str], http: bool) -> tuple[Any, Mar
     return request, marks
 
 
-def _holds(value: Any, search: Callable[[str], object]) -> bool:
+def _holds(value: Any, pattern: re.Pattern[str]) -> bool:
     """Whether the request may hold a placeholder: one search of all its strings together (a
     match across two of them only costs the closer look that follows)."""
     strings: list[str] = []
+    if _plain_strings(value, strings):
+        try:
+            return _found(pattern, "\n".join(strings))
+        except TypeError:  # a name that is not a string: gathered the general way below
+            pass
+    strings = []
     if _strings(value, strings):
         return True
-    return search("\n".join(strings)) is not None
+    return _found(pattern, "\n".join(strings))
+
+
+def _found(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether ``pattern`` matches in ``text``: searched only when ``text`` holds a character a
+    match may start with."""
+    firsts = _first_characters(pattern)
+    if firsts is None:
+        return pattern.search(text) is not None
+    for first in firsts:
+        if first in text:
+            return pattern.search(text) is not None
+    return False
+
+
+_PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
+
+
+def _plain_strings(value: Any, found: list[str]) -> bool:
+    """``_strings`` for plain JSON, which the request nearly always is: its strings and names
+    into ``found``, in the same order, by exact types; False at the first value of another type
+    (a ``Placeholder``, a subclass), for ``_strings`` to gather them all again."""
+    kind = type(value)
+    if kind is dict:
+        return _plain_members(value, found)
+    if kind is list:
+        for item in value:
+            kind = type(item)
+            if kind is str:
+                found.append(item)
+            elif kind is dict:  # an object in a list (a tag): inlined, as there are many
+                for name, member in item.items():
+                    found.append(name)
+                    if type(member) is str:
+                        found.append(member)
+                    elif type(member) not in _PLAIN_SCALARS and not _plain_strings(member, found):
+                        return False
+            elif kind not in _PLAIN_SCALARS and not _plain_strings(item, found):
+                return False
+        return True
+    if kind is str:
+        found.append(value)
+        return True
+    return kind in _PLAIN_SCALARS
+
+
+def _plain_members(value: dict[Any, Any], found: list[str]) -> bool:
+    for name, member in value.items():
+        found.append(name)
+        kind = type(member)
+        if kind is str:
+            found.append(member)
+        elif kind not in _PLAIN_SCALARS and not _plain_strings(member, found):
+            return False
+    return True
 
 
 def _strings(value: Any, found: list[str]) -> bool:
@@ -127,6 +187,60 @@ def _strings(value: Any, found: list[str]) -> bool:
     elif isinstance(value, list):
         return any(_strings(item, found) for item in value)
     return isinstance(value, Placeholder)
+
+
+_SPECIAL = frozenset(".^$*+?{}[]()|\\")
+
+
+@cache
+def _first_characters(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """The characters every match of ``pattern`` starts with, where its source says so plainly:
+    branches that each start with one literal character (``\\$\\{...|\\{%...``, as lint's
+    placeholders do); ``None`` for any other pattern. A text that holds none of them holds no
+    match, which ``in`` tells far sooner than a search does."""
+    if pattern.flags & (re.IGNORECASE | re.VERBOSE) or "(?#" in pattern.pattern:
+        return None  # letters of either case; or a source whose comments may hold anything
+    firsts: set[str] = set()
+    for branch in _branches(pattern.pattern):
+        if branch[:1] == "\\" and branch[1:2] and not branch[1].isalnum():
+            first, rest = branch[1], branch[2:]  # an escaped character stands for itself
+        elif branch[:1] and branch[0] not in _SPECIAL:
+            first, rest = branch[0], branch[1:]
+        else:
+            return None
+        if rest[:1] in ("?", "*", "+", "{"):  # repeated, or perhaps absent: not plain
+            return None
+        firsts.add(first)
+    return frozenset(firsts)
+
+
+def _branches(source: str) -> list[str]:
+    """``source`` split at its top-level ``|`` (not one in a group, a set, or escaped)."""
+    branches: list[str] = []
+    start = depth = index = 0
+    while index < len(source):
+        char = source[index]
+        if char == "\\":
+            index += 1
+        elif char == "[":
+            index = _set_end(source, index)
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+        elif char == "|" and depth == 0:
+            branches.append(source[start:index])
+            start = index + 1
+        index += 1
+    return [*branches, source[start:]]
+
+
+def _set_end(source: str, index: int) -> int:
+    """The index of the ``]`` that closes the set opening at ``index`` (a ``]`` first in a set,
+    or escaped, is one of its characters)."""
+    index += 2 if source[index + 1 : index + 2] == "^" else 1
+    index += 1 if source[index : index + 1] == "]" else 0
+    while index < len(source) and source[index] != "]":
+        index += 2 if source[index] == "\\" else 1
+    return index
 
 
 def _has_marks(value: Any) -> bool:

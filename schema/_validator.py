@@ -91,17 +91,20 @@ def validate(
     and is reported once with rule ``dynamic`` and severity ``info``.
     """
     form = _requests.detect(request) if input == "auto" else input
-    marks = None
+    given, marks = request, None
     if placeholders is not None:
         request, marks = _dynamic.marked(request, placeholders, http=form == "http")
         if isinstance(request, str) and marks.texts and not marks.literal(request).strip():
             whole = _dynamic.whole(("body",) if form == "json" else (), marks.written(request))
             return [_violation(whole)]
-    document = _requests.to_document(request, input)
+    # A request with its placeholders marked is read afresh: whole fields may have gone.
+    document = _requests.to_document(request, form if request is given else input)
     failures = _failures(document, known_instances, used_names)
     if marks is not None and marks.texts:
         failures = _dynamic.checked(document, failures, marks)
     violations = [_violation(failure) for failure in failures]
+    if form != "http":  # only an HTTP request has a URL, whose fragment may name a field
+        return violations
     unsent = _requests.unsent_fields(request, input)
     return [_where_it_went(v, unsent) for v in violations] if unsent else violations
 
@@ -124,10 +127,10 @@ def _failures(
     used_names: Collection[str] | None,
 ) -> list[Failure]:
     failures: list[Failure] = []
-    _request_check().collect(document, (), failures)  # which asks each part's predicate
-    failed = {failure.location for failure in failures}
+    _request_check().collect(document, (), failures)
     body = document.get("body")
-    if isinstance(body, dict):
+    if isinstance(body, dict) and (known_instances is not None or used_names is not None):
+        failed = {failure.location for failure in failures}
         if known_instances is not None:
             failures += _service_failure(
                 "instance-id.not-found",
@@ -197,22 +200,19 @@ def is_valid(violations: list[Violation]) -> bool:
 
 def _violation(failure: Failure) -> Violation:
     message = f"{label(failure.location)} {failure.detail}"
+    path = pointer(failure.location)
     if failure.rule == _dynamic.DYNAMIC:
-        return Violation(_dynamic.DYNAMIC, pointer(failure.location), message, None, None, "info")
+        return Violation(_dynamic.DYNAMIC, path, message, None, None, "info")
     rule = _catalogue.rule(failure.rule)
-    return Violation(
-        rule=rule.id,
-        path=pointer(failure.location),
-        message=message,
-        code=rule.code,
-        status=rule.status,
-        severity=rule.severity,
-    )
+    return Violation(rule.id, path, message, rule.code, rule.status, rule.severity)
 
 
 def pointer(location: Location) -> str:
     """The JSON pointer of a location, e.g. ``/body/TagSpecifications/0/Tags``."""
-    return "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in location)
+    text = "/".join(map(str, location))
+    if "~" in text or text.count("/") >= len(location):  # a segment holds ~ or /: escaped
+        return "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in location)
+    return "/" + text if location else ""
 
 
 def label(location: Location) -> str:

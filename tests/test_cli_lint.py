@@ -440,9 +440,9 @@ def test_lint_help_documents_exit_codes_and_input_forms() -> None:
     assert "exit codes:" in run.out
     for code in ("0", "1", "2"):
         assert re.search(rf"^\s+{code}\s+\S", run.out, re.MULTILINE), f"exit code {code}"
-    for form in ("json", "form", "http", "workflow"):
+    for form in ("json", "form", "http", "workflow", "jsonl"):
         assert re.search(rf"^\s+{form}\s+\S", run.out, re.MULTILINE), f"input form {form}"
-    assert "--input {auto,json,form,http,workflow}" in run.out
+    assert "--input {auto,json,form,http,workflow,jsonl}" in run.out
     assert "- reads standard input" in run.out
 
 

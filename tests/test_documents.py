@@ -11,7 +11,12 @@ import pytest
 from createimage_contract import rules
 from createimage_contract.schema import DOCUMENT_NAMES, contract, document
 
-SCHEMAS = ["request.schema.json", "responses.schema.json", "rules.schema.json"]
+SCHEMAS = [
+    "request.schema.json",
+    "responses.schema.json",
+    "rules.schema.json",
+    "matrix-report.schema.json",
+]
 
 
 def _nodes(node: Any) -> list[dict[str, Any]]:

@@ -6,17 +6,27 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from urllib.parse import urlencode
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from lxml import etree
 
 from createimage_contract import rule
-from createimage_contract.conformance import ReferenceService, TargetError, _child, serve
+from createimage_contract.conformance import (
+    Options,
+    ReferenceService,
+    TargetError,
+    _child,
+    run,
+    serve,
+)
 from createimage_contract.conformance._child import Serving
 from createimage_contract.conformance._targets import check_url, reference_process
 from createimage_contract.conformance._transport import Transport, credentials_for
@@ -178,6 +188,53 @@ def test_served_on_loopback_it_answers_signed_requests() -> None:
         transport.close()
     assert response.status == 200 and b"<imageId>ami-" in response.body
     assert response.content_type == "text/xml;charset=UTF-8"
+
+
+class Counted(WSGIRequestHandler):
+    """wsgiref's handler, quiet, counting the connections it serves (one request each)."""
+
+    connections = 0
+
+    def setup(self) -> None:
+        type(self).connections += 1
+        super().setup()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+@contextmanager
+def served_by_wsgiref(service: ReferenceService) -> Iterator[str]:
+    """``service`` behind the standard library's HTTP/1.0 server: one request per connection,
+    closed after each answer."""
+    Counted.connections = 0
+    server = make_server("127.0.0.1", 0, service.wsgi, handler_class=Counted)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_server_that_closes_every_connection_gets_the_same_run_as_one_that_keeps_them() -> None:
+    """The reference behind wsgiref, which closes the connection after each answer: every
+    request goes on a connection of its own, every answer is read whole and every check runs
+    on it, as against the reference that keeps its connections (same service, same seed).
+    Save one category: a request without a Content-Type gets one from wsgiref (its environ
+    says ``text/plain`` when the request says nothing), so the service never sees it missing."""
+    options = Options(max_examples=2, seed=3, exclude_rules=("header.content-type.missing",))
+    kept = run(instance_id=INSTANCE, options=options)
+    with served_by_wsgiref(ReferenceService([INSTANCE])) as url:
+        closed = run(endpoint=url, instance_id=INSTANCE, options=options)
+    assert closed.findings == {} and closed.internal_error is None and not closed.notes
+    assert closed.exercised == kept.exercised
+    assert {r: s.sent for r, s in closed.rules.items()} == {
+        r: s.sent for r, s in kept.rules.items()
+    }
+    assert closed.requests == kept.requests
+    assert Counted.connections == closed.requests + 1  # and the probe: does the endpoint listen
 
 
 def refuses(url: str) -> bool:

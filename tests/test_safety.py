@@ -441,3 +441,54 @@ def test_https_answers_are_read_and_certificates_are_verified(
     assert refused.status is None and "CERTIFICATE_VERIFY_FAILED" in (refused.error or "")
     assert answered.status == 412 and b"DryRunOperation" in answered.body
     assert service.forms == [form]
+
+
+class InterruptingMidAnswer(Recording):
+    """The reference, which sends the run Ctrl-C while the run waits for an answer that creates
+    an image: the answer comes after the interrupt (the window where an image could be created
+    and never known to the run, so never removed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.process: subprocess.Popen[str] | None = None
+        self.interrupted = False
+
+    def answer(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Answer:
+        answer = super().answer(method, url, headers, body)
+        if self.process is not None and not self.interrupted and b"<imageId>" in answer.body:
+            self.interrupted = True
+            self.process.send_signal(signal.SIGINT)
+            time.sleep(0.3)  # the run is inside its read of this answer when Ctrl-C lands
+        return answer
+
+
+def test_ctrl_c_while_an_answer_is_read_still_removes_its_image(secrets: None) -> None:
+    service = InterruptingMidAnswer()
+    for running in served_off_loopback(service):
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "createimage_contract",
+                "run",
+                "--endpoint",
+                running.url,
+                "--instance-id",
+                INSTANCE,
+                "--allow-resource-creation",
+                "--workers",
+                "1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            preexec_fn=sigint_as_usual,
+        )
+        service.process = process
+        out, err = process.communicate(timeout=60)
+        left = dict(service.images)
+    assert service.interrupted, "no answer created an image"
+    assert process.returncode == 130, err
+    assert left == {}, f"left behind: {sorted(left)}"
+    assert "cleanup: removed 1 image" in out
