@@ -68,7 +68,7 @@ from ._runner import run
 from ._runtime import describe_internal_error
 from ._signing import FIXED_CREDENTIALS
 from ._targets import EMBEDDED_KINDS, TargetError, check_target, probe
-from ._transport import CREDENTIALS_CHOICES, NoCredentials
+from ._transport import CREDENTIALS_CHOICES, NoCredentials, is_loopback
 from ._variants import VARIANTS, Variant, catches_label, variant
 
 __all__ = [
@@ -118,6 +118,7 @@ __all__ = [
     "describe_internal_error",
     "describe_requests",
     "finding_lines",
+    "is_loopback",
     "json_report",
     "junit_xml",
     "load_baseline",

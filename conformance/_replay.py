@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from hypothesis import strategies as st
-
 from createimage_contract.schema import protocol_parameters
 from createimage_contract.strategies import (
     Example,
     boundary_requests,
     breakable_rules,
+    drawn,
     dry_run_requests,
     invalid_requests,
     name_source,
@@ -68,46 +67,25 @@ def corpus(instance_id: str, options: Options) -> list[CorpusRequest]:
         "instance_id": instance_id,
         "unique_names": name_source(options.seed % name_source().capacity),
     }
-    drawn: list[tuple[str, list[Example]]] = []
+    categories: list[tuple[str, list[Example]]] = []
     with private_home():
         if any(options.selects(category) for category in VALID_CATEGORIES):
             planned = boundary_requests(**service, dry_run=True)
-            drawn.append((DRY_RUN, planned + _draw(dry_run_requests(**service), options)))
+            more = drawn(dry_run_requests(**service), options.max_examples, options.seed)
+            categories.append((DRY_RUN, planned + more))
         for rule_id in breakable_rules(instance_id=instance_id):
             if options.selects(rule_id):
                 planned = near_misses(rule_id, **service)  # none for a service rule
                 strategy = invalid_requests(rule_id, **service)
-                drawn.append((rule_id, planned + _draw(strategy, options)))
+                more = drawn(strategy, options.max_examples, options.seed)
+                categories.append((rule_id, planned + more))
     requests: dict[str, CorpusRequest] = {}
-    for rule_id, examples in drawn:
+    for rule_id, examples in categories:
         for example in examples:
             form = _dry_run(example.form)
             if form is not None and form not in requests:
                 requests[form] = CorpusRequest(rule_id, form)
     return list(requests.values())
-
-
-def _draw(strategy: st.SearchStrategy[Example], options: Options) -> list[Example]:
-    """``options.max_examples`` examples of ``strategy``, the same for the same seed."""
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as hypothesis_seed
-
-    examples: list[Example] = []
-
-    @settings(
-        max_examples=options.max_examples,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        deadline=None,
-    )
-    @hypothesis_seed(options.seed)
-    @given(strategy)
-    def collect(example: Example) -> None:
-        examples.append(example)
-
-    collect()
-    return examples[: options.max_examples]
 
 
 def _dry_run(form: str) -> str | None:

@@ -115,32 +115,15 @@ def said_as_params(example: Example) -> bool:
 def examples(request: Request) -> list[Example]:
     """``request.count`` examples; the same seed gives the same examples. With
     ``request.params_only``, fewer when too few of the attempts could be said as parameters."""
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as hypothesis_seed
     from hypothesis.errors import Unsatisfiable
 
-    from .strategies import private_home
-
-    drawn: list[Example] = []
-
-    @settings(
-        max_examples=request.count,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        deadline=None,
-    )
-    @hypothesis_seed(request.seed)
-    @given(strategy(request))
-    def collect(example: Example) -> None:
-        drawn.append(example)
+    from .strategies import drawn, private_home
 
     with private_home():
         try:
-            collect()
+            return drawn(strategy(request), request.count, request.seed)
         except Unsatisfiable:  # not one attempt could be said as parameters
             return []
-    return drawn[: request.count]
 
 
 def expectation(example: Example) -> str:

@@ -313,6 +313,8 @@ class Column:
     replayed: list[Exchange]
     described: list[Exchange]
     baseline: bool
+    elsewhere: dict[tuple[str, str], Answers] = field(default_factory=dict)
+    """Its findings' requests, sent to the other targets: their answers, by check x rule."""
 
 
 @dataclass(frozen=True)
@@ -475,8 +477,11 @@ def _cell(
                 "form": finding.sent.body,
                 "curl": reproduced[column.name, check, rule],
             },
-            "answer": {"status": answer.status, "code": answer.code, "body": answer.body},
+            "answer": answer.as_dict(),
         }
+        elsewhere = column.elsewhere.get((check, rule))
+        if elsewhere:
+            cell["finding"]["elsewhere"] = elsewhere
     return cell
 
 
@@ -484,6 +489,8 @@ class MatrixError(Error):
     """No matrix: a target did not start, or its run failed. One line."""
 
 
+Answers = dict[str, dict[str, Any]]
+"""Answers to one request (``AnswerSummary.as_dict``), by target name."""
 Started = Callable[[Sequence[tuple[str, "Target"]]], None]
 Progress = Callable[[str, "RunResult", float], None]
 
@@ -575,6 +582,8 @@ def build(made: Plan, started: Started | None = None, progress: Progress | None 
         finally:
             for future in futures:
                 future.cancel()
+        names = [spec.name for spec in made.targets]
+        elsewhere = _sent_elsewhere(names, targets, outcomes, options)
     columns = []
     for index, spec in enumerate(made.targets):
         outcome = outcomes[index]
@@ -590,11 +599,37 @@ def build(made: Plan, started: Started | None = None, progress: Progress | None 
                 outcome.replayed,
                 outcome.described,
                 baseline is not None,
+                elsewhere[index],
             )
         )
     return Matrix(
         options, columns, requests, describes, date, round(time.perf_counter() - begun, 3)
     )
+
+
+def _sent_elsewhere(
+    names: list[str], targets: list[Target], outcomes: dict[int, Outcome], options: Options
+) -> list[dict[tuple[str, str], Answers]]:
+    """For each target, the request of each of its findings sent to every other target (its
+    instance id put in), and what they answer, by check x rule: so that a failing cell shows
+    each target's answer to the same request. Not a forged request (a probe of who gets in:
+    a replay signs as a run does), and nothing to a target off loopback, where no request
+    that might create an image is sent."""
+    from .conformance import is_loopback, replay, with_instance
+
+    found: list[dict[tuple[str, str], Answers]] = [{} for _ in targets]
+    for index, target in enumerate(targets):
+        result = outcomes[index].result
+        assert result is not None
+        kept = [(key, f.sent.body) for key, f in result.findings.items() if f.sent.forged is None]
+        for other, there in enumerate(targets):
+            if other == index or not kept or not is_loopback(there.endpoint):
+                continue
+            forms = [with_instance(form, target.instance_id, there.instance_id) for _, form in kept]
+            exchanges = replay(there.endpoint, forms, options)
+            for (key, _), exchange in zip(kept, exchanges, strict=True):
+                found[index].setdefault(key, {})[names[other]] = exchange.answer.as_dict()
+    return found
 
 
 def _warm_up() -> None:

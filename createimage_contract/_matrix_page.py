@@ -350,7 +350,15 @@ def _cell(
         return f"{td}{shown}</td>"
     request = finding.get("request") or {}
     index = by_request.get((rule, str(request.get("form"))))
-    if index is not None:
+    elsewhere = finding.get("elsewhere") or {}
+    if elsewhere:
+        answers = {target: finding.get("answer") or {}, **elsewhere}
+        known = _answers_table(answers, excerpt=EXCERPT, shape=True)
+        known += (
+            '<p class="muted">The other targets\' answers are to the same request, sent to '
+            "them after the runs.</p>"
+        )
+    elif index is not None:
         answers = disagreements[index].get("answers") or {}
         known = _answers_table(answers, excerpt=EXCERPT, shape=True)
         known += f'<p><a href="#disagreement-{index}">The disagreement on this request</a></p>'

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from createimage_contract.schema import rules
 
 from ._examples import Draft, Example, NearMiss, Service, UniqueNames, finish, outcome_member
-from ._home import private_home
+from ._home import drawn, private_home
 from ._kinds import breaker
 from ._plan import Planner
 from ._spec import field_at, flatten, sites_of
@@ -42,6 +42,7 @@ __all__ = [
     "UniqueNames",
     "boundary_requests",
     "breakable_rules",
+    "drawn",
     "dry_run_requests",
     "invalid_requests",
     "name_source",

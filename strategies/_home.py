@@ -1,4 +1,5 @@
-"""Running Hypothesis inside a command without leaving anything in the user's folder."""
+"""Running Hypothesis inside a command: without leaving anything in the user's folder, and
+drawing examples outside any test."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
+from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
+
+T = TypeVar("T")
 
 CACHE_FOLDER = Path("createimage-contract") / "hypothesis"
 """Below the user's cache folder (``$XDG_CACHE_HOME``, else ``~/.cache``)."""
@@ -38,3 +43,29 @@ def _cache_folder() -> Path | None:
     except (OSError, RuntimeError):  # RuntimeError: no home folder to find
         return None
     return folder if os.access(folder, os.W_OK | os.X_OK) else None
+
+
+def drawn(strategy: st.SearchStrategy[T], count: int, seed: int) -> list[T]:
+    """``count`` examples of ``strategy``, drawn outside any test; the same seed, the same
+    examples. Generation only: no shrinking, no example database, no health checks, no
+    deadline. Run it inside ``private_home``. Fewer when Hypothesis stops early (it found too
+    few distinct ones); Hypothesis's ``Unsatisfiable`` when not one attempt passed a filter."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+
+    found: list[T] = []
+
+    @settings(
+        max_examples=count,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        deadline=None,
+    )
+    @hypothesis_seed(seed)
+    @given(strategy)
+    def collect(example: T) -> None:
+        found.append(example)
+
+    collect()
+    return found[:count]

@@ -165,6 +165,18 @@ def test_the_conformance_view_sets_each_target_against_the_contract(made: Made) 
     assert cells["auth.missing", "image-id"]["moto"]["status"] == "fail"
 
 
+def test_a_finding_carries_each_other_target_s_answer_to_its_request(made: Made) -> None:
+    """moto's smallest failing request, sent to the reference too (its instance id put in):
+    the reference refuses the bad name moto took; a forged probe is not sent again."""
+    cells = {(c["rule"], c["check"]): c["results"] for c in made.report["cells"]}
+    finding = cells["name.length", "status"]["moto"]["finding"]
+    assert finding["answer"]["status"] == 200 and finding["answer"]["shape"]
+    reference = finding["elsewhere"]["reference"]
+    assert (reference["status"], reference["code"]) == (400, "InvalidAMIName.Malformed")
+    assert set(finding["elsewhere"]) == {"reference"}
+    assert "elsewhere" not in cells["auth.missing", "image-id"]["moto"]["finding"]
+
+
 def test_the_console_shows_both_views_and_a_verdict_per_target(made: Made) -> None:
     assert made.code == 1
     lines = made.out.splitlines()

@@ -474,6 +474,13 @@ def test_the_page_in_a_real_browser(
     assert _visible(answers)
     target = cell.get_attribute("data-target")
     assert target in [th.text for th in answers.find_elements(By.CSS_SELECTOR, "thead th")]
+    # A request signed as usual (not a forged probe) was sent to the other target too.
+    unforged = driver.find_element(
+        By.CSS_SELECTOR, "td.cell[data-target='moto'][data-rule='name.charset'] details.detail"
+    )
+    driver.execute_script("arguments[0].open = true", unforged)
+    columns = unforged.find_elements(By.CSS_SELECTOR, "table.answers thead th")
+    assert [th.text for th in columns] == ["moto", "reference"]
     assert answers.find_element(By.CSS_SELECTOR, "tr[data-fact='status'] td").text
 
     # The filter keeps the rows where the targets differ (counted in the page: there are many).
