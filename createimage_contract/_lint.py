@@ -74,14 +74,15 @@ on. On a terminal, a progress bar on standard error.
 
 report formats (--format):
   text    FILE:PATH: SEVERITY CODE rule-id message, one line per violation, then a summary;
-          -q: the violation lines only; -v: also a line for each valid input
+          FILE:PATH: info dynamic message for a value known only at run time;
+          -q: the error and warning lines only; -v: also a line for each valid input
   json    an array with one object per input; for jsonl, JSON Lines: an object per line
           that breaks a rule or cannot be read, with its "line"
   github  GitHub Actions workflow commands: an annotation per violation, on its line
   sarif   SARIF 2.1.0, for code-scanning dashboards
 
 exit codes:
-  0  every input is valid (warnings allowed)
+  0  every input is valid (warnings and dynamic values allowed)
   1  some input breaks a rule of severity error
   2  some input could not be read or parsed, or the command line is wrong
 

@@ -655,7 +655,7 @@ def test_verbose_names_each_valid_input(
 
 def test_lint_help_says_what_quiet_and_verbose_do() -> None:
     run = run_lint("--help")
-    assert "-q: the violation lines only" in run.out
+    assert "-q: the error and warning lines only" in run.out
     assert "-v: also a line for each valid input" in run.out
     assert "{text,json,github,sarif}" in run.out
 

@@ -872,3 +872,14 @@ def test_the_readme_section_shows_what_lint_prints(tmp_path: Path) -> None:
         run = lint_in(tmp_path, "--color", "never", *arguments)
         assert run.code == 1, run.err
         assert run.out.splitlines() == shown
+
+
+def test_quiet_keeps_the_errors_and_drops_the_dynamic_infos() -> None:
+    """``-q`` is for a CI log: what fails, not what is left to run time."""
+    loud = run_lint(CONDUCTOR_BROKEN)
+    quiet = run_lint("-q", CONDUCTOR_BROKEN)
+    assert loud.code == quiet.code == 1
+    assert ": info dynamic " in loud.out
+    assert ": info dynamic " not in quiet.out
+    kept = [line for line in loud.out.splitlines() if ": error " in line or ": warning " in line]
+    assert quiet.out.splitlines() == kept
