@@ -30,6 +30,7 @@ from ._replay import (
     CorpusRequest,
     Exchange,
     answer_shape,
+    as_dry_run,
     corpus,
     describe_requests,
     replay,
@@ -68,7 +69,7 @@ from ._runner import run
 from ._runtime import describe_internal_error
 from ._signing import FIXED_CREDENTIALS
 from ._targets import EMBEDDED_KINDS, TargetError, check_target, probe
-from ._transport import CREDENTIALS_CHOICES, NoCredentials, is_loopback
+from ._transport import CREDENTIALS_CHOICES, NoCredentials
 from ._variants import VARIANTS, Variant, catches_label, variant
 
 __all__ = [
@@ -108,6 +109,7 @@ __all__ = [
     "Variant",
     "Verdict",
     "answer_shape",
+    "as_dry_run",
     "catches_label",
     "category_names",
     "cause_lines",
@@ -118,7 +120,6 @@ __all__ = [
     "describe_internal_error",
     "describe_requests",
     "finding_lines",
-    "is_loopback",
     "json_report",
     "junit_xml",
     "load_baseline",

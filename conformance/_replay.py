@@ -82,13 +82,13 @@ def corpus(instance_id: str, options: Options) -> list[CorpusRequest]:
     requests: dict[str, CorpusRequest] = {}
     for rule_id, examples in categories:
         for example in examples:
-            form = _dry_run(example.form)
+            form = as_dry_run(example.form)
             if form is not None and form not in requests:
                 requests[form] = CorpusRequest(rule_id, form)
     return list(requests.values())
 
 
-def _dry_run(form: str) -> str | None:
+def as_dry_run(form: str) -> str | None:
     """``form`` with ``DryRun=true``; ``None`` when it carries another DryRun value (the one
     it breaks): replayed, it might create an image."""
     values = [

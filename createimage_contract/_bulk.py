@@ -21,7 +21,7 @@ import time
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain
 from pathlib import Path
@@ -157,15 +157,15 @@ def run(
             counted_lines = 0  # at the end of the input before
             for result in results:
                 if isinstance(result, _End):
-                    if tally.lines == counted_lines:
+                    if tally.total.lines == counted_lines:
                         result = reader.empty(result.source)
                     else:
-                        counted_lines = tally.lines
+                        counted_lines = tally.total.lines
                         continue
                 tally.add(result)
                 report.write(result)
                 if bar is not None:
-                    bar.update(tally.lines, tally.size)
+                    bar.update(tally.total.lines, tally.total.size)
     finally:
         if bar is not None:
             bar.clear()
@@ -174,42 +174,37 @@ def run(
     return code
 
 
+_COUNTS = ("lines", "invalid", "unreadable", "errors", "warnings", "dynamic", "size")
+"""The fields of ``Done`` that are counts."""
+
+
 @dataclass
 class Tally:
-    """The counts of the whole run, which is all the main process keeps."""
+    """The counts of the whole run, which is all the main process keeps: those of every
+    ``Done``, summed (its text is written as it comes, and not kept)."""
 
-    lines: int = 0
-    invalid: int = 0
-    unreadable: int = 0
-    errors: int = 0
-    warnings: int = 0
-    dynamic: int = 0
-    size: int = 0
+    total: Done = field(default_factory=Done)
 
     def add(self, done: Done) -> None:
-        self.lines += done.lines
-        self.invalid += done.invalid
-        self.unreadable += done.unreadable
-        self.errors += done.errors
-        self.warnings += done.warnings
-        self.dynamic += done.dynamic
-        self.size += done.size
+        sums = {name: getattr(self.total, name) + getattr(done, name) for name in _COUNTS}
+        self.total = Done(**sums)
 
     def exit_code(self) -> int:
         """2 if any line (or input) could not be read, else 1 if any request is invalid."""
-        if self.unreadable:
+        if self.total.unreadable:
             return EXIT_USAGE
-        return EXIT_FOUND if self.invalid else EXIT_OK
+        return EXIT_FOUND if self.total.invalid else EXIT_OK
 
     def summary(self, style: Style) -> str:
+        total = self.total
         return summary(
             style,
-            checked=counted(self.lines, "line"),
-            errors=self.errors,
-            warnings=self.warnings,
-            dynamic=self.dynamic,
-            invalid=self.invalid,
-            unreadable=self.unreadable,
+            checked=counted(total.lines, "line"),
+            errors=total.errors,
+            warnings=total.warnings,
+            dynamic=total.dynamic,
+            invalid=total.invalid,
+            unreadable=total.unreadable,
         )
 
 
@@ -408,7 +403,7 @@ class _Report:
         if self.settings.format == "text" and self.settings.verbosity > QUIET:
             self._out(tally.summary(Style(self.settings.color)) + "\n")
         if self.notifications is not None:
-            before, after = _lint_formats.sarif_tail(code, not tally.unreadable)
+            before, after = _lint_formats.sarif_tail(code, not tally.total.unreadable)
             self._out(before)
             self.notifications.seek(0)
             if not self.closed:

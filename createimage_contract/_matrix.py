@@ -611,19 +611,24 @@ def _sent_elsewhere(
     names: list[str], targets: list[Target], outcomes: dict[int, Outcome], options: Options
 ) -> list[dict[tuple[str, str], Answers]]:
     """For each target, the request of each of its findings sent to every other target (its
-    instance id put in), and what they answer, by check x rule: so that a failing cell shows
-    each target's answer to the same request. Not a forged request (a probe of who gets in:
-    a replay signs as a run does), and nothing to a target off loopback, where no request
-    that might create an image is sent."""
-    from .conformance import is_loopback, replay, with_instance
+    instance id put in, and ``DryRun=true``), and what they answer, by check x rule: so that a
+    failing cell shows each target's answer to the same request. As a DryRun, it creates
+    nothing, and a name the other target's own run already used is not answered as a
+    duplicate. Not a forged request (a probe of who gets in: a replay signs as a run does), nor
+    one whose broken value is DryRun itself."""
+    from .conformance import as_dry_run, replay, with_instance
 
     found: list[dict[tuple[str, str], Answers]] = [{} for _ in targets]
     for index, target in enumerate(targets):
         result = outcomes[index].result
         assert result is not None
-        kept = [(key, f.sent.body) for key, f in result.findings.items() if f.sent.forged is None]
+        kept = [
+            (key, form)
+            for key, finding in result.findings.items()
+            if finding.sent.forged is None and (form := as_dry_run(finding.sent.body))
+        ]
         for other, there in enumerate(targets):
-            if other == index or not kept or not is_loopback(there.endpoint):
+            if other == index or not kept:
                 continue
             forms = [with_instance(form, target.instance_id, there.instance_id) for _, form in kept]
             exchanges = replay(there.endpoint, forms, options)

@@ -355,8 +355,8 @@ def _cell(
         answers = {target: finding.get("answer") or {}, **elsewhere}
         known = _answers_table(answers, excerpt=EXCERPT, shape=True)
         known += (
-            '<p class="muted">The other targets\' answers are to the same request, sent to '
-            "them after the runs.</p>"
+            '<p class="muted">The other targets\' answers are to the same request with '
+            "<code>DryRun=true</code>, sent to them after the runs.</p>"
         )
     elif index is not None:
         answers = disagreements[index].get("answers") or {}

@@ -56,6 +56,8 @@ class Made:
     out: str
     code: int
     report: dict[str, Any]
+    page: Path
+    """The ``--html`` page it wrote (``tests/test_matrix_page.py`` opens it in Chromium)."""
 
 
 def _make(folder: Path) -> Made:
@@ -65,7 +67,8 @@ def _make(folder: Path) -> Made:
     with contextlib.redirect_stdout(out):
         matrix = make(args, plan(args))
         code = finish(args, matrix)
-    return Made(matrix, out.getvalue(), code, json.loads(report.read_text(encoding="utf-8")))
+    written = json.loads(report.read_text(encoding="utf-8"))
+    return Made(matrix, out.getvalue(), code, written, page)
 
 
 @pytest.fixture(scope="module")

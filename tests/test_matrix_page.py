@@ -15,8 +15,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +28,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
+from test_matrix import Made, made  # noqa: F401 (the session's matrix, a fixture)
 
 from createimage_contract._matrix_page import STATES, render
 
@@ -352,37 +351,11 @@ CHROMIUM_FLAGS = (
 
 
 @pytest.fixture(scope="module")
-def matrix_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The page of a real ``createimage-contract matrix``: the reference and moto, the same few
-    requests. Two rules only: the whole suite takes some 30 s here, two rules some 10 s, most
-    of it starting the targets."""
-    folder = tmp_path_factory.mktemp("matrix")
-    page, report_json = folder / "matrix.html", folder / "matrix.json"
-    command = [
-        sys.executable,
-        "-m",
-        "createimage_contract",
-        "matrix",
-        "--target",
-        "reference",
-        "--target",
-        "moto",
-        "--max-examples",
-        "2",
-        "--seed",
-        "1",
-        "--rules",
-        "valid,name.charset",
-        "--report-json",
-        str(report_json),
-        "--html",
-        str(page),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode in (0, 1) and page.exists(), (
-        f"matrix exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
-    )
-    return page
+def matrix_page(made: Made) -> Path:  # noqa: F811 (the fixture imported above)
+    """The page of the session's real ``createimage-contract matrix`` (the reference and moto,
+    the README's seed; ``tests/test_matrix.py`` makes it once for the whole session)."""
+    assert made.page.exists()
+    return made.page
 
 
 @pytest.fixture(scope="module")
