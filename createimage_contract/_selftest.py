@@ -14,7 +14,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,7 @@ from ._console import (
     whole_number,
     write_out,
 )
-from ._values import check_ids
+from ._values import check_ids, max_examples
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -87,6 +87,12 @@ def register(commands: Any) -> None:
         default=DEFAULT_JOBS,
         metavar="N",
         help=f"variants checked at a time ({DEFAULT_JOBS})",
+    )
+    selftest.add_argument(
+        "--max-examples",
+        type=max_examples,
+        metavar="N",
+        help="examples per rule in each run, as run takes it (run's default: 20)",
     )
     selftest.add_argument(
         "--variants", type=_variant_ids, metavar="NAMES", help="only these, comma-separated"
@@ -160,7 +166,9 @@ _child: Child | None = None
 """The worker's child process, which serves one variant after the other."""
 
 
-def check_variant(name: str, seed: int, checks: tuple[str, ...]) -> Result:
+def check_variant(
+    name: str, seed: int, checks: tuple[str, ...], examples: int | None = None
+) -> Result:
     """The default suite against the variant ``name``, served by a process of its own: the
     worker's child, which serves the variants this worker checks one after the other (a
     process's start and imports cost a third of a second; its service starts anew for each).
@@ -169,11 +177,12 @@ def check_variant(name: str, seed: int, checks: tuple[str, ...]) -> Result:
     from .conformance import Options, run, variant
 
     chosen = variant(name)
+    options = Options(seed=seed, checks=checks)
+    if examples is not None:
+        options = replace(options, max_examples=examples)
     try:
         url, instance_id = _worker_child().serve(name)
-        outcome = run(
-            endpoint=url, instance_id=instance_id, options=Options(seed=seed, checks=checks)
-        )
+        outcome = run(endpoint=url, instance_id=instance_id, options=options)
     except Exception as problem:
         _forget_child_if_gone()
         line = " ".join(f"{type(problem).__name__}: {problem}".split())
@@ -206,7 +215,7 @@ def _forget_child_if_gone() -> None:
 
 
 def _results(
-    names: Sequence[str], seed: int, checks: tuple[str, ...], jobs: int
+    names: Sequence[str], seed: int, checks: tuple[str, ...], jobs: int, examples: int | None
 ) -> Iterator[Result]:
     """Each variant's result, in the order of ``names``, as soon as it and those before it are
     done; ``jobs`` worker processes check them (started fresh: no fork of a running process)."""
@@ -216,7 +225,7 @@ def _results(
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=context) as pool:
         futures: list[Future[Result]] = [
-            pool.submit(check_variant, name, seed, checks) for name in names
+            pool.submit(check_variant, name, seed, checks, examples) for name in names
         ]
         try:
             for future in futures:
@@ -250,7 +259,7 @@ def command(args: argparse.Namespace) -> int:
     write_out(table.head)
     results = []
     try:
-        for result in _results(names, seed, checks, args.jobs):
+        for result in _results(names, seed, checks, args.jobs, args.max_examples):
             results.append(result)
             write_out(partial(table.row, result))
     except BrokenProcessPool as problem:  # a worker died: no verdict
