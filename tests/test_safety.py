@@ -210,31 +210,25 @@ def test_images_that_cannot_be_removed_are_reported(secrets: None, tmp_path: Pat
         assert f"cleanup: could not remove {image_id} (403 UnauthorizedOperation)" in run.stdout
 
 
+def interruptible_run(url: str, *options: str) -> subprocess.Popen[str]:
+    """``run`` against ``url``, allowed to create images, one request at a time, in a child
+    process that a SIGINT interrupts as Ctrl-C does."""
+    command = [sys.executable, "-m", "createimage_contract", "run", "--endpoint", url]
+    command += ["--instance-id", INSTANCE, "--allow-resource-creation", "--workers", "1"]
+    return subprocess.Popen(
+        [*command, *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        preexec_fn=sigint_as_usual,
+    )
+
+
 def test_ctrl_c_still_cleans_up(secrets: None) -> None:
     service = Recording(slow=0.05)
     for running in served_off_loopback(service):
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "createimage_contract",
-                "run",
-                "--endpoint",
-                running.url,
-                "--instance-id",
-                INSTANCE,
-                "--allow-resource-creation",
-                "--max-examples",
-                "50",
-                "--workers",
-                "1",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            preexec_fn=sigint_as_usual,
-        )
+        process = interruptible_run(running.url, "--max-examples", "50")
         deadline = time.monotonic() + 20
         while len(service.images) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -465,26 +459,7 @@ class InterruptingMidAnswer(Recording):
 def test_ctrl_c_while_an_answer_is_read_still_removes_its_image(secrets: None) -> None:
     service = InterruptingMidAnswer()
     for running in served_off_loopback(service):
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "createimage_contract",
-                "run",
-                "--endpoint",
-                running.url,
-                "--instance-id",
-                INSTANCE,
-                "--allow-resource-creation",
-                "--workers",
-                "1",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            preexec_fn=sigint_as_usual,
-        )
+        process = interruptible_run(running.url)
         service.process = process
         out, err = process.communicate(timeout=60)
         left = dict(service.images)
