@@ -3,7 +3,7 @@
 Run it by hand from the project root; it is not a test and pytest never collects it::
 
     .venv/bin/python benchmarks/run_throughput.py [--max-examples N] [--repeat R]
-        [--server reference|wsgiref|both]
+        [--server reference|wsgiref|both] [--generators N]
 
 It measures against two kinds of server, each started afresh for every measure:
 
@@ -22,27 +22,31 @@ For each, every round measures, back to back under the same load of the machine:
 - the run: ``Engine(...).run()`` with the default options (every check), ``--max-examples``
   examples per category (20 unless told) and a fixed seed. Its rate is the outcome's request
   count over the outcome's duration: Hypothesis generation, SigV4 signing, HTTP, XML parsing,
-  the checks, DescribeImages and the server's own work, all in.
+  the checks, DescribeImages and the server's own work, all in. The examples are drawn ahead
+  by the run's generator processes (``--generators``: the run's default unless told; 0
+  draws them in the run's own process, as runs did before).
 - the loop: one ``requests.Session`` POSTing the very forms the run sent (recorded by the
   transport, DescribeImages included), every one signed before the clock starts, and each
   answer read in full. Against the reference it replays them after the run, so the names the
   run created are taken and the valid forms get 400 (name.duplicate) where the run got 200;
   the server still reads, validates and answers each, which is what a throughput limit needs.
 - the run with ``--workers 1`` (one request in flight instead of four), on a fresh server.
-- the run's own work: the same run (same categories, same seed) with no checks, through a
-  transport that signs each request and answers it at once with the fixed error, sending
-  nothing: Hypothesis generating the examples, signing, and the engine around them. The loop
-  over it is the ratio the run would reach if HTTP and the checks cost nothing.
+- the run's own work: the same run (same categories, same seed, same generator processes)
+  with no checks, through a transport that signs each request and answers it at once with the
+  fixed error, sending nothing: Hypothesis generating the examples, signing, and the engine
+  around them. The loop over it is the ratio the run would reach if HTTP and the checks cost
+  nothing.
 
 The run's time is also split, per request, into where it went (``time.perf_counter``
 accumulators around the transport's and the engine's steps, each exclusive of what it calls):
 signing (and forging the probes), sending (connecting and writing the request), waiting and
 reading the answer (whatever of the server's time the run did not spend generating), parsing
 the answer's XML, the checks (DescribeImages goes to the transport's rows), and the rest:
-Hypothesis generating the examples, and the engine around them. The accumulators cost a few
-microseconds a request. Beside them, the CPU time of this process per request, in the run and
-in the loop (the server's CPU is in neither): on a machine whose cores are all busy the ratio
-follows the CPU both sides spend rather than the waits.
+Hypothesis generating the examples (or, drawn ahead, waiting for a generator process to have
+drawn them), and the engine around them. The accumulators cost a few microseconds a request.
+Beside them, the CPU time per request of this process (and of the generator processes, which
+end with the run), in the run and in the loop (the server's CPU is in neither): on a machine
+whose cores are all busy the ratio follows the CPU both sides spend rather than the waits.
 
 Ratios are given round by round (a round's measures are taken back to back, under the same
 load of the machine), as a median and a range. The first round of the first server is the
@@ -59,6 +63,7 @@ import argparse
 import dataclasses
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -73,6 +78,7 @@ import hypothesis
 import requests
 
 from createimage_contract.conformance import Options, RunResult, Target, _checks, _engine
+from createimage_contract.conformance._ahead import automatic_processes
 from createimage_contract.conformance._engine import Engine, category_names
 from createimage_contract.conformance._probes import Forgery
 from createimage_contract.conformance._targets import reference_process
@@ -103,7 +109,7 @@ WSGIREF_ANSWER = (
 WSGIREF_INSTANCE = "i-0123456789abcdef0"
 PHASES = ("generation", "signing", "sending", "reading", "parsing", "checks")
 PHASE_NAMES = {
-    "generation": "generation and engine",
+    "generation": "generation and engine",  # or waiting for the generator processes
     "signing": "signing",
     "sending": "sending",
     "reading": "waiting and reading",
@@ -295,6 +301,8 @@ class RunRound:
     """Seconds per phase; ``generation`` is what the others leave of the run's duration."""
     cpu_s: float
     """CPU time of this process (all its threads) during the run."""
+    children_cpu_s: float
+    """CPU time of the generator processes (they end with the run, the servers do not)."""
 
     @property
     def rate(self) -> float:
@@ -319,14 +327,21 @@ def conformance_run(url: str, instance_id: str, kind: str, options: Options) -> 
     transport = RecordingTransport(url, target.region, phases)
     try:
         with engine_timed(phases):
-            start, cpu = time.perf_counter(), time.process_time()
+            start, cpu, children = time.perf_counter(), time.process_time(), children_cpu()
             outcome = Engine(target, transport, options, []).run()
             wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+            children = children_cpu() - children
     finally:
         transport.close()
     seconds = dict(phases.seconds)
     seconds["generation"] = outcome.duration_s - sum(seconds.values())
-    return RunRound(outcome, wall, transport.forms, transport.statuses, seconds, cpu)
+    return RunRound(outcome, wall, transport.forms, transport.statuses, seconds, cpu, children)
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's children that have ended (the generator processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def own_work(options: Options) -> RunResult:
@@ -400,7 +415,8 @@ def report(measures: Measures, max_examples: int, cold: bool) -> None:
     print(
         f"\n== {measures.kind}: {categories} {len(first.rules)} categories, all "
         f"{len(options.checks)} checks, max_examples {max_examples}, seed {SEED}, workers "
-        f"{options.workers}; {len(runs)} rounds, each on fresh servers"
+        f"{options.workers}, generators {generators(options)}; {len(runs)} rounds, each on "
+        "fresh servers"
     )
     for number, (run, loop) in enumerate(zip(runs, loops, strict=True), start=1):
         outcome = run.outcome
@@ -454,11 +470,19 @@ def report(measures: Measures, max_examples: int, cold: bool) -> None:
         print(f"    {PHASE_NAMES[phase]:24} {per_request[phase]:7.0f}")
     print(f"    {'run, all in':24} {total:7.0f}   (the loop: {loop_each:.0f} per request)")
     run_cpu = statistics.median(r.cpu_s / r.outcome.requests for r in runs) * 1e6
+    drawing_cpu = statistics.median(r.children_cpu_s / r.outcome.requests for r in runs) * 1e6
     loop_cpu = statistics.median(r.cpu_s / r.requests for r in loops) * 1e6
     print(
         f"    {'CPU of this process':24} {run_cpu:7.0f}   (the loop: {loop_cpu:.0f}; the server's "
         "is in neither: on a busy machine the ratio follows the CPU both sides spend)"
     )
+    print(f"    {'CPU of the generators':24} {drawing_cpu:7.0f}")
+
+
+def generators(options: Options) -> str:
+    if options.generators is not None:
+        return str(options.generators)
+    return f"{automatic_processes()} (the default here)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -470,6 +494,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--server", choices=(*SERVERS, "both"), default="both", help="which servers (both)"
     )
+    parser.add_argument(
+        "--generators",
+        type=int,
+        help="the run's generator processes (its default unless told; 0: none, as before)",
+    )
     args = parser.parse_args(argv)
     max_examples: int = args.max_examples
     repeat: int = args.repeat
@@ -477,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--max-examples must be at least 1")
     if repeat < 1:
         parser.error("--repeat must be at least 1")
-    options = Options(max_examples=max_examples, seed=SEED)
+    options = Options(max_examples=max_examples, seed=SEED, generators=args.generators)
     kinds = SERVERS if args.server == "both" else (args.server,)
     measures = [
         Measures(

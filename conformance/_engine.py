@@ -7,6 +7,12 @@ exception of its own type, so that Hypothesis shrinks each distinct failure (che
 its own and reports them all; the engine keeps, for each, the smallest request that showed it.
 It tells its listeners as it goes; the reporters listen.
 
+Exploring never raises into Hypothesis, so what it draws does not depend on the answers: the
+coming categories' examples are drawn ahead, by forked generator processes (``_ahead``), while
+this process signs, sends and checks the current one's; without them (``generators=0``, or no
+safe fork) each example is drawn here, between sending one and reading an answer. Shrinking
+always draws here: it depends on the answers.
+
 Only a ``Deviation`` is a finding about the target. Any other exception (in a check, parsing,
 signing, sending, the strategies, Hypothesis itself) is a bug of ours: an internal error. It
 stops the sending at once, is never handed to Hypothesis (which would replay and shrink it,
@@ -19,7 +25,7 @@ from __future__ import annotations
 import random
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +51,7 @@ from createimage_contract.strategies import (
 )
 
 from . import _xml
+from ._ahead import Ahead, DrawFailed, Drawn, automatic_processes, can_fork, drawing_ahead
 from ._checks import CHECKS, DRY_RUN, VALID, Check, Exchange, Skipped
 from ._deviation import Deviation
 from ._images import TargetImages
@@ -98,24 +105,27 @@ def category_names() -> list[str]:
     return [VALID, DRY_RUN, *probed_rules(), *rule_ids, DUPLICATE]
 
 
-def _category(rule_id: str, target: Target, names: UniqueNames) -> Category:
-    """What a category sends: its planned requests, then its strategy's, with the run's
-    instance and names."""
+def _category(rule_id: str, target: Target, names: UniqueNames, planned: bool = True) -> Category:
+    """What a category sends: its planned requests (none unless ``planned``: they take time
+    to make, and shrinking does not send them), then its strategy's, with the run's instance
+    and names."""
     service: dict[str, Any] = {"instance_id": target.instance_id, "unique_names": names}
     if rule_id == VALID:
-        return Category(VALID, valid_requests(**service), tuple(boundary_requests(**service)))
+        at_limits = boundary_requests(**service) if planned else []
+        return Category(VALID, valid_requests(**service), tuple(at_limits))
     if rule_id == DRY_RUN:
-        at_limits = boundary_requests(**service, dry_run=True)
+        at_limits = boundary_requests(**service, dry_run=True) if planned else []
         return Category(DRY_RUN, dry_run_requests(**service), tuple(at_limits))
     if rule_id == DUPLICATE:
         return Category(DUPLICATE, valid_requests(**service), twice=True)
     if rule(rule_id).sent_as_probe:
-        return _probes(rule_id, service)
-    planned = near_misses(rule_id, **service) if rule(rule_id).kind == "request" else []
-    return Category(rule_id, invalid_requests(rule_id, **service), tuple(planned))
+        return _probes(rule_id, service, planned)
+    near = planned and rule(rule_id).kind == "request"
+    misses = near_misses(rule_id, **service) if near else []
+    return Category(rule_id, invalid_requests(rule_id, **service), tuple(misses))
 
 
-def _probes(rule_id: str, service: dict[str, Any]) -> Category:
+def _probes(rule_id: str, service: dict[str, Any], planned: bool) -> Category:
     """Valid DryRun requests, each forged in one of the rule's ways: each way once on the
     simplest, then drawn requests in drawn ways."""
     probed = rule(rule_id)
@@ -127,9 +137,56 @@ def _probes(rule_id: str, service: dict[str, Any]) -> Category:
         return Example(example.params, example.form, expected, label)
 
     drawn = st.tuples(dry_run_requests(**service), st.sampled_from(ways))
-    planned = tuple(forged(simplest_request(**service, dry_run=True), way) for way in ways)
+    simplest = [simplest_request(**service, dry_run=True)] if planned else []
+    each_way = tuple(forged(example, way) for example in simplest for way in ways)
     kinds = {way.kind: way for way in ways}
-    return Category(rule_id, drawn.map(lambda pair: forged(*pair)), planned, forgeries=kinds)
+    return Category(rule_id, drawn.map(lambda pair: forged(*pair)), each_way, forgeries=kinds)
+
+
+def _settings(options: Options, *phases: Phase) -> settings:
+    return settings(
+        max_examples=options.max_examples,
+        database=None,
+        deadline=None,
+        phases=phases,
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=True,
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The categories of a run, each with its range of names; what a child needs to draw."""
+
+    target: Target
+    options: Options
+    rule_ids: list[str]
+    name_starts: list[int]
+
+    def draw(self, index: int) -> Drawn:
+        """Category ``index``'s examples, as its exploration would draw them."""
+        names = name_source(self.name_starts[index])
+        category = _category(self.rule_ids[index], self.target, names)
+        generated: list[Example] = []
+        _exploring(self.options, category.strategy, generated.append)()
+        return Drawn(category.planned, tuple(generated), names.issued)
+
+
+def _exploring(
+    options: Options, strategy: st.SearchStrategy[Example], each: Callable[[Example], None]
+) -> Callable[[], None]:
+    """The Hypothesis test that explores a category: ``each`` of its examples, drawn from
+    ``strategy``, is handed to ``each``. One test whether drawn here or ahead: the same seed
+    draws the same examples."""
+
+    @_settings(options, Phase.generate)
+    @hypothesis_seed(options.seed)
+    @given(strategy)
+    def explore(example: Example) -> None:
+        each(example)
+
+    return explore
 
 
 class Engine:
@@ -184,8 +241,28 @@ class Engine:
         return self.result
 
     def _run_categories(self, chosen: list[str], session: _Session) -> None:
-        for rule_id, names in zip(chosen, _name_starts(len(chosen)), strict=True):
-            finished = self.result.merge(rule_id, session.run(rule_id, names))
+        plan = _Plan(self.target, self.options, chosen, _name_starts(len(chosen)))
+        processes = self.options.generators
+        if processes is None:
+            processes = automatic_processes()
+        elif processes and not can_fork():
+            self.result.note(
+                f"--generators {processes}: no process can be forked safely here (only on Linux, "
+                "and not from a pool's worker); the examples were drawn in the run's own process"
+            )
+            processes = 0
+        with drawing_ahead(plan.draw, len(chosen), processes) as ahead:
+            self._run_each(plan, session, ahead)
+
+    def _run_each(self, plan: _Plan, session: _Session, ahead: Ahead | None) -> None:
+        starts = zip(plan.rule_ids, plan.name_starts, strict=True)
+        for index, (rule_id, names) in enumerate(starts):
+            try:
+                drawn = ahead.drawn(index) if ahead else None
+            except DrawFailed as failed:
+                session.stop_with(failed.line)
+                return
+            finished = self.result.merge(rule_id, session.run(rule_id, names, drawn))
             if session.internal_error is not None:
                 return  # the category did not finish: no progress mark (maybe green) for it
             self._emit(finished)
@@ -295,8 +372,12 @@ class _Session:
 
     def stop_on(self, error: BaseException) -> None:
         """Record a bug of ours (the first one is the run's) and stop sending."""
+        self.stop_with(internal_error_line(error))
+
+    def stop_with(self, line: str) -> None:
+        """``stop_on`` for a bug already told in one line (by a child drawing examples)."""
         if self.internal_error is None:
-            self.internal_error = internal_error_line(error)
+            self.internal_error = line
 
     @contextmanager
     def _internal_errors_caught(self) -> Iterator[None]:
@@ -308,37 +389,35 @@ class _Session:
         except Exception as error:
             self.stop_on(error)
 
-    def run(self, rule_id: str, name_start: int) -> RunResult:
+    def run(self, rule_id: str, name_start: int, drawn: Drawn | None = None) -> RunResult:
         """What one category found; the session starts a new result for each.
 
         First the examples are explored with up to ``options.workers`` requests in flight: an
-        answer is read and judged when the next example has been generated and one more request
-        would be too many. A category where something failed is then run again, one request at
-        a time, so that Hypothesis can shrink each failure.
+        answer is read and judged when the next example has been generated (or taken from
+        ``drawn``, drawn ahead by a child) and one more request would be too many. A category
+        where something failed is then run again, one request at a time, so that Hypothesis
+        can shrink each failure.
         """
         self.result = RunResult(self.target, self.options.seed)
         self.result.rules[rule_id] = RuleStats()
-        category = _category(rule_id, self.target, name_source(name_start))
-        self.result.coverage = {e.near_miss: 0 for e in category.planned if e.near_miss}
-        self._explore(category)
+        if drawn is None:
+            category = _category(rule_id, self.target, name_source(name_start))
+            planned = category.planned
+        else:  # shrinking takes names after those the child took
+            names = name_source(name_start + drawn.names_issued)
+            category = _category(rule_id, self.target, names, planned=False)
+            planned = drawn.planned
+        self.result.coverage = {e.near_miss: 0 for e in planned if e.near_miss}
+        self._explore(category, planned, drawn)
         # A missing answer does not depend on the request: shrinking it only waits longer.
         if any(f.check != "response" for f in self.result.findings.values()) and not self.stopped:
             self._shrink(category)
         return self.result
 
-    def _settings(self, *phases: Phase) -> settings:
-        return settings(
-            max_examples=self.options.max_examples,
-            database=None,
-            deadline=None,
-            phases=phases,
-            suppress_health_check=list(HealthCheck),
-            verbosity=Verbosity.quiet,
-            report_multiple_bugs=True,
-        )
-
-    def _explore(self, category: Category) -> None:
-        """The planned requests, then the generated ones."""
+    def _explore(
+        self, category: Category, planned: tuple[Example, ...], drawn: Drawn | None
+    ) -> None:
+        """The planned requests, then the generated ones (drawn here, or ahead)."""
         # One thread: the target works on the requests in flight while Hypothesis generates.
         waiting: deque[tuple[Example, Pending]] = deque()
 
@@ -348,9 +427,6 @@ class _Session:
             if not self.stopped:
                 waiting.append((example, self._start(example, category)))
 
-        @self._settings(Phase.generate)
-        @hypothesis_seed(self.options.seed)
-        @given(category.strategy)
         def explore(example: Example) -> None:
             if self.internal_error is not None:
                 return  # Hypothesis runs out its examples; nothing more is sent
@@ -360,11 +436,13 @@ class _Session:
                 send(example)
 
         with self._internal_errors_caught():
-            for example in category.planned:
+            for example in planned + (drawn.generated if drawn else ()):
                 if self.stopped:
                     break
                 send(example)
-            explore()  # what escapes it is Hypothesis's or the strategy's, not a check's
+            if drawn is None:
+                # What escapes it is Hypothesis's or the strategy's, not a check's.
+                _exploring(self.options, category.strategy, explore)()
             while waiting and self.internal_error is None:
                 self._judge_all(category, *waiting.popleft())
         self._drain(category, waiting)
@@ -378,7 +456,7 @@ class _Session:
                 self._exchange(category.rule, example, pending)
 
     def _shrink(self, category: Category) -> None:
-        @self._settings(Phase.generate, Phase.shrink)
+        @_settings(self.options, Phase.generate, Phase.shrink)
         @hypothesis_seed(self.options.seed)
         @given(category.strategy)
         def exercise(example: Example) -> None:

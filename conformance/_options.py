@@ -23,6 +23,10 @@ class Options:
     workers: int = 4
     """Requests in flight while exploring: the target answers them while the next examples
     are generated. Shrinking a failure sends one request at a time."""
+    generators: int | None = None
+    """Processes that draw the coming categories' examples while the run sends the current
+    one's (forked: Linux only); ``0`` draws them in the run's own process; ``None``, as many
+    as ``automatic_processes`` says (on 2 cores or more, 2; else none)."""
     shrink_seconds: float = 5.0
     """How long Hypothesis may shrink one category's failures."""
     rules: tuple[str, ...] | None = None

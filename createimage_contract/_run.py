@@ -175,6 +175,14 @@ def register(commands: Any) -> None:
         metavar="N",
     )
     run.add_argument(
+        "--generators",
+        type=whole_number(0, 16),
+        metavar="N",
+        help="processes that draw the next rules' examples while the run sends the current "
+        "one's (forked, Linux only; the same seed sends the same requests); 0 draws them in "
+        "the run's own process (default: one per core, up to 2; none on one core)",
+    )
+    run.add_argument(
         "--stats",
         action="store_true",
         help="list every planned near miss (rule x site x kind) and how often it was sent",
@@ -366,6 +374,7 @@ def _options(args: argparse.Namespace, checks: tuple[str, ...]) -> Options:
             seed=new_seed() if args.seed is None else args.seed,
             checks=checks,
             workers=args.workers,
+            generators=args.generators,
             rules=args.rules,
             exclude_rules=args.exclude_rules,
             credentials=args.credentials,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -139,7 +138,8 @@ class UniqueNames:
 
     def __init__(self, alphabet: str, start: int = 0) -> None:
         self._alphabet = alphabet
-        self._counter = itertools.count(start)
+        self._start = start
+        self._next = start
         self._lock = threading.Lock()
 
     @property
@@ -148,9 +148,16 @@ class UniqueNames:
         count: int = len(self._alphabet) ** self.WIDTH  # int ** int is typed Any
         return count
 
+    @property
+    def issued(self) -> int:
+        """How many names it has made: the next source to take over from this one starts
+        this much further on."""
+        return self._next - self._start
+
     def __call__(self, name: str) -> str:
         with self._lock:
-            number = next(self._counter)
+            number = self._next
+            self._next += 1
         digits = ""
         for _ in range(self.WIDTH):
             number, digit = divmod(number, len(self._alphabet))

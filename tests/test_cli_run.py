@@ -626,6 +626,8 @@ def test_checks_and_exclude_checks_limit_what_is_checked(
         (["--max-examples", "-3"], "--max-examples"),
         (["--timeout", "0"], "--timeout"),
         (["--timeout", "soon"], "--timeout"),
+        (["--generators", "-1"], "--generators"),
+        (["--generators", "17"], "--generators"),
         (["--seed", "-1"], "--seed"),
         (["--target", "localstack"], "--target"),
         (["--endpoint", "http://127.0.0.1:1/", "--target", "moto"], "not allowed"),

@@ -405,8 +405,9 @@ def test_a_bug_while_shrinking_stops_the_run_at_once(monkeypatch: pytest.MonkeyP
     assert ("error-code", "name.length") in outcome.findings, "what was found is kept"
 
 
+@pytest.mark.parametrize("generators", [0, 2], ids=["drawn here", "drawn ahead"])
 def test_a_strategy_that_raises_is_an_internal_error_and_nothing_is_sent(
-    monkeypatch: pytest.MonkeyPatch, counting: Running
+    monkeypatch: pytest.MonkeyPatch, counting: Running, generators: int
 ) -> None:
     def boom() -> Any:
         raise LookupError("a strategy of ours is broken")
@@ -416,7 +417,8 @@ def test_a_strategy_that_raises_is_an_internal_error_and_nothing_is_sent(
 
     monkeypatch.setattr(_engine, "_category", category)
     with pytest.raises(InternalError) as stopped:
-        run(endpoint=counting.url, instance_id=INSTANCE, options=Options(max_examples=5, seed=1))
+        options = Options(max_examples=5, seed=1, generators=generators)
+        run(endpoint=counting.url, instance_id=INSTANCE, options=options)
     assert str(stopped.value).startswith("LookupError('a strategy of ours is broken') raised at ")
     assert "in boom, via conformance/_engine.py:" in str(stopped.value)
     assert sent_to(counting) == []
