@@ -77,8 +77,14 @@ from typing import Any
 import hypothesis
 import requests
 
-from createimage_contract.conformance import Options, RunResult, Target, _checks, _engine
-from createimage_contract.conformance._ahead import automatic_processes
+from createimage_contract.conformance import (
+    Options,
+    RunResult,
+    Target,
+    _checks,
+    _engine,
+    automatic_generators,
+)
 from createimage_contract.conformance._engine import Engine, category_names
 from createimage_contract.conformance._probes import Forgery
 from createimage_contract.conformance._targets import reference_process
@@ -482,7 +488,7 @@ def report(measures: Measures, max_examples: int, cold: bool) -> None:
 def generators(options: Options) -> str:
     if options.generators is not None:
         return str(options.generators)
-    return f"{automatic_processes()} (the default here)"
+    return f"{automatic_generators()} (the default here)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ several targets can be compared with each other (``createimage-contract matrix``
 
 from __future__ import annotations
 
+from ._ahead import automatic_generators
 from ._checks import CHECK_IDS, CHECK_SUMMARIES, checks_for
 from ._child import Child, ChildError
 from ._engine import category_names
@@ -110,6 +111,7 @@ __all__ = [
     "Verdict",
     "answer_shape",
     "as_dry_run",
+    "automatic_generators",
     "catches_label",
     "category_names",
     "cause_lines",

@@ -75,7 +75,7 @@ def can_fork() -> bool:
     )
 
 
-def automatic_processes() -> int:
+def automatic_generators() -> int:
     """How many children draw when the options leave it open: on a machine of one core, none
     (they would take turns with the run); where fork is not safe, none."""
     cores = os.cpu_count() or 1

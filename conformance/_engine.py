@@ -51,7 +51,7 @@ from createimage_contract.strategies import (
 )
 
 from . import _xml
-from ._ahead import Ahead, DrawFailed, Drawn, automatic_processes, can_fork, drawing_ahead
+from ._ahead import Ahead, DrawFailed, Drawn, automatic_generators, can_fork, drawing_ahead
 from ._checks import CHECKS, DRY_RUN, VALID, Check, Exchange, Skipped
 from ._deviation import Deviation
 from ._images import TargetImages
@@ -244,7 +244,7 @@ class Engine:
         plan = _Plan(self.target, self.options, chosen, _name_starts(len(chosen)))
         processes = self.options.generators
         if processes is None:
-            processes = automatic_processes()
+            processes = automatic_generators()
         elif processes and not can_fork():
             self.result.note(
                 f"--generators {processes}: no process can be forked safely here (only on Linux, "

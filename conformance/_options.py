@@ -26,7 +26,7 @@ class Options:
     generators: int | None = None
     """Processes that draw the coming categories' examples while the run sends the current
     one's (forked: Linux only); ``0`` draws them in the run's own process; ``None``, as many
-    as ``automatic_processes`` says (on 2 cores or more, 2; else none)."""
+    as ``automatic_generators()`` says for this machine."""
     shrink_seconds: float = 5.0
     """How long Hypothesis may shrink one category's failures."""
     rules: tuple[str, ...] | None = None

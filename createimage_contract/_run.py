@@ -174,13 +174,14 @@ def register(commands: Any) -> None:
         type=whole_number(1, 64),
         metavar="N",
     )
-    run.add_argument(
+    defaulted(
+        run,
         "--generators",
+        "processes that draw the next rules' examples while the run sends the current one's "
+        "(forked, Linux only; the same seed sends the same requests); 0 draws them in the "
+        "run's own process (here: {default})",
         type=whole_number(0, 16),
         metavar="N",
-        help="processes that draw the next rules' examples while the run sends the current "
-        "one's (forked, Linux only; the same seed sends the same requests); 0 draws them in "
-        "the run's own process (default: one per core, up to 2; none on one core)",
     )
     run.add_argument(
         "--stats",
@@ -230,9 +231,15 @@ def register(commands: Any) -> None:
 def _complete_help(runner_defaults: RunnerDefaults, parser: Parser) -> None:
     """The runner's defaults (and for ``run`` the checks), filled into the help of ``run`` or
     ``serve`` when it is asked for."""
-    from .conformance import CHECK_SUMMARIES, EMBEDDED_KINDS, FIXED_CREDENTIALS, Options
+    from .conformance import (
+        CHECK_SUMMARIES,
+        EMBEDDED_KINDS,
+        FIXED_CREDENTIALS,
+        Options,
+        automatic_generators,
+    )
 
-    defaults = vars(Options()) | {"target": EMBEDDED_KINDS[0]}
+    defaults = vars(Options()) | {"target": EMBEDDED_KINDS[0], "generators": automatic_generators()}
     kinds = " or ".join(EMBEDDED_KINDS)
     for action, text in runner_defaults.items():
         action.help = text.format(default=defaults[action.dest], kinds=kinds)

@@ -30,6 +30,7 @@ from createimage_contract.conformance import (
     CHECK_IDS,
     Answer,
     ReferenceService,
+    automatic_generators,
     category_names,
     serve,
 )
@@ -824,6 +825,7 @@ def test_run_help_lists_every_check_and_the_exit_codes(
     assert "(AKIDLOOPBACKTESTING / loopback-test-secret-key), which the embedded" in words
     assert "--credentials WHICH what requests are signed with: fixed" in words
     assert "loopback, env elsewhere) (auto)" in words
+    assert f"0 draws them in the run's own process (here: {automatic_generators()})" in words
 
 
 def test_serve_help_says_which_key_it_lets_in(capsys: pytest.CaptureFixture[str]) -> None:
