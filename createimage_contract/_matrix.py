@@ -41,7 +41,7 @@ from ._console import (
     new_seed,
     write_out,
 )
-from ._values import instance_id, max_examples, rule_ids
+from ._values import add_rule_choice, instance_id, max_examples
 from .schema import Error, counted
 
 if TYPE_CHECKING:
@@ -139,21 +139,12 @@ def register(commands: Any) -> None:
         "--seed", type=SEED, metavar="S", help="random seed; the same seed, the same requests"
     )
     matrix.add_argument(
-        "--max-examples", type=max_examples, metavar="N", help="examples per rule (20)"
+        "--max-examples",
+        type=max_examples,
+        metavar="N",
+        help="examples per rule (default: as for run --max-examples)",
     )
-    matrix.add_argument(
-        "--rules",
-        type=rule_ids,
-        metavar="IDS",
-        help="only these rules (or valid, dry-run), comma-separated; globs: 'auth.*'",
-    )
-    matrix.add_argument(
-        "--exclude-rules",
-        type=rule_ids,
-        default=(),
-        metavar="IDS",
-        help="not these rules, even if --rules names them; globs too",
-    )
+    add_rule_choice(matrix)
     matrix.add_argument(
         "--baseline-dir",
         type=Path,

@@ -27,7 +27,7 @@ from ._console import (
     whole_number,
     write_out,
 )
-from ._values import check_ids, credentials, max_examples, rule_ids
+from ._values import add_rule_choice, check_ids, credentials, max_examples
 from .schema import validate
 
 if TYPE_CHECKING:
@@ -143,19 +143,7 @@ def register(commands: Any) -> None:
     run.add_argument(
         "--seed", type=SEED, metavar="S", help="random seed; the same seed, the same run"
     )
-    run.add_argument(
-        "--rules",
-        type=rule_ids,
-        metavar="IDS",
-        help="only these rules (or valid, dry-run), comma-separated; globs: 'auth.*'",
-    )
-    run.add_argument(
-        "--exclude-rules",
-        type=rule_ids,
-        default=(),
-        metavar="IDS",
-        help="not these rules, even if --rules names them; globs too",
-    )
+    add_rule_choice(run)
     run.add_argument("--checks", type=check_ids, metavar="IDS", help="only these checks")
     run.add_argument(
         "--exclude-checks", type=check_ids, default=(), metavar="IDS", help="not these checks"

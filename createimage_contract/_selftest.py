@@ -92,7 +92,7 @@ def register(commands: Any) -> None:
         "--max-examples",
         type=max_examples,
         metavar="N",
-        help="examples per rule in each run, as run takes it (run's default: 20)",
+        help="examples per rule in each run (default: as for run --max-examples)",
     )
     selftest.add_argument(
         "--variants", type=_variant_ids, metavar="NAMES", help="only these, comma-separated"

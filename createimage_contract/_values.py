@@ -52,3 +52,20 @@ check_ids = id_list("check", _known_checks)
 """Comma-separated check ids."""
 rule_ids = id_list("rule", _known_rules, globs=True)
 """Comma-separated rule ids (or ``valid``, ``dry-run``), globs too."""
+
+
+def add_rule_choice(parser: argparse.ArgumentParser) -> None:
+    """``--rules`` and ``--exclude-rules``, as ``run`` and ``matrix`` take them."""
+    parser.add_argument(
+        "--rules",
+        type=rule_ids,
+        metavar="IDS",
+        help="only these rules (or valid, dry-run), comma-separated; globs: 'auth.*'",
+    )
+    parser.add_argument(
+        "--exclude-rules",
+        type=rule_ids,
+        default=(),
+        metavar="IDS",
+        help="not these rules, even if --rules names them; globs too",
+    )
